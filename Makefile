@@ -1,0 +1,50 @@
+# plugin_storage: the PGXS build of the extension, plus the bridge and the
+# benchmark tools through their own Makefiles.
+#
+#   make                 build the extension, the bridge and bench tools
+#   make install         install the extension into PostgreSQL 15
+#   make installcheck    pg_regress against a running cluster (see tests/run.sh)
+#   make test            everything: tests/run.sh (starts its own cluster)
+
+EXTENSION = plugin_storage
+EXTVERSION = 0.1.0
+
+MODULE_big = plugin_storage
+OBJS = \
+	extension/plugin_storage.o \
+	extension/registry.o \
+	extension/context.o \
+	extension/errors.o \
+	extension/json_reply.o \
+	extension/kv_sql.o \
+	extension/kv_request.o \
+	extension/kv.o \
+	extension/sweep.o
+
+DATA = extension/plugin_storage--$(EXTVERSION).sql
+REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl
+REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
+
+PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
+# -Wextra minus unused-parameter: PostgreSQL's own headers (ilist.h, bufpage.h)
+# and every fmgr/callback signature have parameters a body need not use.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: bridge-build
+
+.PHONY: bridge-build bench-build test
+bridge-build:
+	$(MAKE) -C bridge
+bench-build:
+	$(MAKE) -C bench
+
+test:
+	bash tests/run.sh
+
+clean: clean-sub
+.PHONY: clean-sub
+clean-sub:
+	-$(MAKE) -C bridge clean
+	-$(MAKE) -C bench clean

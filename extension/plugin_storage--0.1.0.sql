@@ -1,0 +1,355 @@
+-- plugin_storage 0.1.0: plugin registry, isolation and the KV tier.
+--
+-- Objects: the registry (plugins), the shared workspace KV table (workspace_kv,
+-- forced row-level security), the functions that register plugins, the KV
+-- entry points (plugin_kv for the bridge, plugin_kv_* typed for DBAs) and the
+-- sweep.  Each plugin gets a role ps_<name>, a schema of the same name and a
+-- KV table <schema>._ps_kv, created by register_plugin().
+
+\echo Use "CREATE EXTENSION plugin_storage" to load this file. \quit
+
+-- Group roles, cluster-wide: created once, shared by every database.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'plugin_storage_bridge') THEN
+		CREATE ROLE plugin_storage_bridge NOLOGIN;
+		COMMENT ON ROLE plugin_storage_bridge IS 'plugin_storage: may call the entry points (grant it to the bridge''s login role)';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'plugin_storage_plugin') THEN
+		CREATE ROLE plugin_storage_plugin NOLOGIN;
+		COMMENT ON ROLE plugin_storage_plugin IS 'plugin_storage: every plugin role is a member';
+	END IF;
+END
+$$;
+
+-- The registry: one row per plugin.
+CREATE TABLE plugin_storage.plugins (
+	name text COLLATE "C" PRIMARY KEY
+		CHECK (name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+	role name NOT NULL UNIQUE,
+	schema name NOT NULL UNIQUE,
+	workspace text COLLATE "C"
+		CHECK (workspace ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+	created timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE plugin_storage.plugins IS 'Registered plugins: their role, schema and workspace';
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.plugins', '');
+
+-- Workspace KV: keys shared by the plugins of one workspace.  Every plugin's
+-- private table is created LIKE this one (ns is then always '').
+CREATE TABLE plugin_storage.workspace_kv (
+	ns text COLLATE "C" NOT NULL,
+	collection text COLLATE "C" NOT NULL,
+	key text COLLATE "C" NOT NULL,
+	value jsonb,
+	value_bytes bytea,
+	revision bigint NOT NULL,
+	created_at timestamptz NOT NULL,
+	updated_at timestamptz NOT NULL,
+	expires_at timestamptz,
+	PRIMARY KEY (ns, collection, key),
+	CHECK ((value IS NULL) <> (value_bytes IS NULL))
+);
+CREATE INDEX ON plugin_storage.workspace_kv (expires_at) WHERE expires_at IS NOT NULL;
+CREATE SEQUENCE plugin_storage.workspace_kv_revision;
+COMMENT ON TABLE plugin_storage.workspace_kv IS 'KV keys shared by the plugins of a workspace (ns = workspace)';
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.workspace_kv', '');
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.workspace_kv_revision', '');
+
+-- The running plugin's workspace; NULL outside a request.
+CREATE FUNCTION plugin_storage.current_workspace() RETURNS text
+	AS 'MODULE_PATHNAME', 'ps_current_workspace'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+ALTER TABLE plugin_storage.workspace_kv ENABLE ROW LEVEL SECURITY;
+ALTER TABLE plugin_storage.workspace_kv FORCE ROW LEVEL SECURITY;
+CREATE POLICY workspace_member ON plugin_storage.workspace_kv
+	USING (ns = plugin_storage.current_workspace())
+	WITH CHECK (ns = plugin_storage.current_workspace());
+
+-- Registry changes reach every backend's plugin cache.
+CREATE FUNCTION plugin_storage._registry_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'ps_registry_changed' LANGUAGE C;
+CREATE TRIGGER plugins_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plugin_storage.plugins
+	FOR EACH STATEMENT EXECUTE FUNCTION plugin_storage._registry_changed();
+
+-- The role (and schema) name of a plugin: ps_<name>, or for names longer
+-- than 60 bytes ps_<first 47>_<12 hex digits of md5(name)>.
+CREATE FUNCTION plugin_storage.plugin_role_name(name text) RETURNS name
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	RETURN CASE WHEN octet_length($1) <= 60 THEN 'ps_' || $1
+		ELSE 'ps_' || left($1, 47) || '_' || left(md5($1), 12) END;
+
+-- Refuse a name that is not ^[a-z0-9][a-z0-9_-]{0,62}$.
+CREATE FUNCTION plugin_storage._check_name(what text, name text) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name IS NULL OR name !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+		RAISE EXCEPTION 'invalid % name %', what, coalesce(quote_literal(name), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Use 1 to 63 characters of a-z, 0-9, _ and -, starting with a letter or digit.';
+	END IF;
+END
+$$;
+
+-- Register a plugin: role, schema, KV table, registry row.  Idempotent; a
+-- second call with another workspace moves the plugin to it.
+CREATE FUNCTION plugin_storage.register_plugin(name text, workspace text DEFAULT NULL)
+	RETURNS plugin_storage.plugins
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p_name text := register_plugin.name;
+	p_ws text := register_plugin.workspace;
+	r plugin_storage.plugins;
+	v_role name;
+BEGIN
+	PERFORM plugin_storage._check_name('plugin', p_name);
+	IF p_ws IS NOT NULL THEN
+		PERFORM plugin_storage._check_name('workspace', p_ws);
+	END IF;
+	SELECT * INTO r FROM plugin_storage.plugins p WHERE p.name = p_name FOR UPDATE;
+	IF FOUND THEN
+		IF r.workspace IS DISTINCT FROM p_ws THEN
+			UPDATE plugin_storage.plugins p SET workspace = p_ws WHERE p.name = p_name
+				RETURNING * INTO r;
+		END IF;
+		RETURN r;
+	END IF;
+
+	v_role := plugin_storage.plugin_role_name(p_name);
+	IF EXISTS (SELECT 1 FROM plugin_storage.plugins p WHERE p.role = v_role) THEN
+		RAISE EXCEPTION 'plugin name "%" maps to role "%", which another plugin uses', p_name, v_role
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v_role) THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles
+					   WHERE rolname = v_role AND NOT rolcanlogin AND NOT rolsuper
+						 AND shobj_description(oid, 'pg_authid') = 'plugin_storage plugin role') THEN
+			RAISE EXCEPTION 'role "%" already exists and is not a plugin_storage plugin role', v_role
+				USING ERRCODE = 'duplicate_object';
+		END IF;
+	ELSE
+		EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', v_role);
+		EXECUTE format('COMMENT ON ROLE %I IS %L', v_role, 'plugin_storage plugin role');
+	END IF;
+	EXECUTE format('GRANT plugin_storage_plugin TO %I', v_role);
+
+	IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = v_role) THEN
+		IF to_regclass(format('%I._ps_kv', v_role)) IS NULL THEN
+			RAISE EXCEPTION 'schema "%" already exists and was not made by plugin_storage', v_role
+				USING ERRCODE = 'duplicate_schema';
+		END IF;
+	ELSE
+		EXECUTE format('CREATE SCHEMA %I', v_role);
+	END IF;
+	EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', v_role);
+	EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', v_role, v_role);
+	EXECUTE format('CREATE TABLE IF NOT EXISTS %I._ps_kv (LIKE plugin_storage.workspace_kv INCLUDING ALL, CHECK (ns = %L))',
+				   v_role, '');
+	EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I._ps_kv_revision', v_role);
+	EXECUTE format('REVOKE ALL ON %I._ps_kv FROM PUBLIC', v_role);
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I._ps_kv TO %I', v_role, v_role);
+	EXECUTE format('GRANT USAGE ON SEQUENCE %I._ps_kv_revision TO %I', v_role, v_role);
+
+	INSERT INTO plugin_storage.plugins (name, role, schema, workspace)
+		VALUES (p_name, v_role, v_role, p_ws) RETURNING * INTO r;
+	RETURN r;
+END
+$$;
+
+-- Unregister a plugin.  With drop_data its schema (KV and tables) and, if it
+-- has nothing left in other databases, its role are dropped; without, they
+-- stay and register_plugin() reattaches them.  Workspace keys stay with the
+-- workspace.
+CREATE FUNCTION plugin_storage.unregister_plugin(name text, drop_data boolean DEFAULT false)
+	RETURNS boolean
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r plugin_storage.plugins;
+BEGIN
+	DELETE FROM plugin_storage.plugins p WHERE p.name = unregister_plugin.name RETURNING * INTO r;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	IF drop_data THEN
+		EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', r.schema);
+		BEGIN
+			EXECUTE format('DROP OWNED BY %I', r.role);
+			EXECUTE format('DROP ROLE %I', r.role);
+		EXCEPTION WHEN dependent_objects_still_exist THEN
+			RAISE NOTICE 'role "%" kept: it still holds objects or privileges in another database', r.role;
+		END;
+	END IF;
+	RETURN true;
+END
+$$;
+
+-- KV entry points.  plugin_kv answers errors as {"error":{...}}; the
+-- _plugin_kv_raise twin raises them (SQLSTATE by code) for the typed API.
+CREATE FUNCTION plugin_storage.plugin_kv(plugin text, op text, request jsonb DEFAULT '{}')
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_kv' LANGUAGE C VOLATILE;
+CREATE FUNCTION plugin_storage._plugin_kv_raise(plugin text, op text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_kv_raise' LANGUAGE C VOLATILE;
+
+-- Typed KV functions for DBAs: thin wrappers over _plugin_kv_raise.
+CREATE FUNCTION plugin_storage.plugin_kv_set(plugin text, key text, value jsonb,
+		ttl interval DEFAULT NULL, collection text DEFAULT 'default',
+		scope text DEFAULT 'plugin', if_absent boolean DEFAULT false,
+		if_revision bigint DEFAULT NULL)
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'set', jsonb_build_object(
+		'key', $2, 'value', $3, 'ttl', extract(epoch FROM $4), 'collection', $5,
+		'scope', $6, 'if_absent', $7, 'if_revision', $8)) ->> 'revision')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_set_bytes(plugin text, key text, value bytea,
+		ttl interval DEFAULT NULL, collection text DEFAULT 'default',
+		scope text DEFAULT 'plugin')
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'set', jsonb_build_object(
+		'key', $2, 'value_b64', translate(encode($3, 'base64'), E'\n', ''),
+		'ttl', extract(epoch FROM $4), 'collection', $5, 'scope', $6)) ->> 'revision')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_get(plugin text, key text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_kv_raise($1, 'get', jsonb_build_object(
+		'key', $2, 'collection', $3, 'scope', $4)) -> 'value';
+
+CREATE FUNCTION plugin_storage.plugin_kv_get_bytes(plugin text, key text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS bytea LANGUAGE sql VOLATILE
+	RETURN decode(plugin_storage._plugin_kv_raise($1, 'get', jsonb_build_object(
+		'key', $2, 'collection', $3, 'scope', $4)) ->> 'value_b64', 'base64');
+
+CREATE FUNCTION plugin_storage.plugin_kv_delete(plugin text, key text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS boolean LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'delete', jsonb_build_object(
+		'key', $2, 'collection', $3, 'scope', $4)) ->> 'deleted')::boolean;
+
+CREATE FUNCTION plugin_storage.plugin_kv_list(plugin text, prefix text DEFAULT '',
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin',
+		"limit" integer DEFAULT 100, cursor text DEFAULT NULL)
+	RETURNS SETOF text LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT jsonb_array_elements_text(plugin_storage._plugin_kv_raise($1, 'list',
+			jsonb_build_object('prefix', $2, 'collection', $3, 'scope', $4,
+							   'limit', $5, 'cursor', $6)) -> 'keys');
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_kv_incr(plugin text, key text, by bigint DEFAULT 1,
+		ttl interval DEFAULT NULL, collection text DEFAULT 'default',
+		scope text DEFAULT 'plugin')
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'incr', jsonb_build_object(
+		'key', $2, 'by', $3, 'ttl', extract(epoch FROM $4), 'collection', $5,
+		'scope', $6)) ->> 'value')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_mget(plugin text, keys text[],
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS TABLE (key text, found boolean, value jsonb, revision bigint)
+	LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT i ->> 'key', (i ->> 'exists')::boolean, i -> 'value', (i ->> 'revision')::bigint
+		FROM jsonb_array_elements(plugin_storage._plugin_kv_raise($1, 'mget',
+			jsonb_build_object('keys', to_jsonb($2), 'collection', $3, 'scope', $4)) -> 'items') AS i;
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_kv_mset(plugin text, items jsonb,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS integer LANGUAGE sql VOLATILE
+	RETURN jsonb_array_length(plugin_storage._plugin_kv_raise($1, 'mset', jsonb_build_object(
+		'items', $2, 'collection', $3, 'scope', $4)) -> 'revisions');
+
+CREATE FUNCTION plugin_storage.plugin_kv_count(plugin text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'count', jsonb_build_object(
+		'collection', $2, 'scope', $3)) ->> 'count')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_exists(plugin text, key text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS boolean LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'exists', jsonb_build_object(
+		'key', $2, 'collection', $3, 'scope', $4)) ->> 'exists')::boolean;
+
+CREATE FUNCTION plugin_storage.plugin_kv_clear(plugin text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'clear', jsonb_build_object(
+		'collection', $2, 'scope', $3)) ->> 'deleted')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_drop(plugin text, collection text,
+		scope text DEFAULT 'plugin')
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'drop', jsonb_build_object(
+		'collection', $2, 'scope', $3)) ->> 'deleted')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_kv_collections(plugin text, scope text DEFAULT 'plugin')
+	RETURNS SETOF text LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT jsonb_array_elements_text(plugin_storage._plugin_kv_raise($1, 'collections',
+			jsonb_build_object('scope', $2)) -> 'collections');
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_kv_all(plugin text, collection text DEFAULT 'default',
+		"limit" integer DEFAULT 100, "offset" integer DEFAULT 0, scope text DEFAULT 'plugin')
+	RETURNS TABLE (id text, data jsonb, created_at timestamptz, updated_at timestamptz)
+	LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT d ->> 'id', d -> 'data', (d ->> 'created_at')::timestamptz,
+			(d ->> 'updated_at')::timestamptz
+		FROM jsonb_array_elements(plugin_storage._plugin_kv_raise($1, 'all',
+			jsonb_build_object('collection', $2, 'limit', $3, 'offset', $4,
+							   'scope', $5)) -> 'documents') AS d;
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_kv_expire(plugin text, key text, ttl interval,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS boolean LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_kv_raise($1, 'expire', jsonb_build_object(
+		'key', $2, 'ttl', extract(epoch FROM $3), 'collection', $4,
+		'scope', $5)) ->> 'exists')::boolean;
+
+CREATE FUNCTION plugin_storage.plugin_kv_ttl(plugin text, key text,
+		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
+	RETURNS interval LANGUAGE sql VOLATILE
+	RETURN make_interval(secs => (plugin_storage._plugin_kv_raise($1, 'ttl', jsonb_build_object(
+		'key', $2, 'collection', $3, 'scope', $4)) ->> 'ttl')::double precision);
+
+-- One sweep pass by hand (for pg_cron users without the preloaded worker).
+CREATE FUNCTION plugin_storage.sweep(max_keys bigint DEFAULT NULL) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'ps_sweep' LANGUAGE C VOLATILE;
+
+-- Privileges: nothing for PUBLIC but current_workspace() (RLS needs it);
+-- the bridge may call the KV entry points and read the registry; plugin
+-- roles reach workspace_kv, under its policy, and nothing else here.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA plugin_storage FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION plugin_storage.current_workspace() TO PUBLIC;
+GRANT USAGE ON SCHEMA plugin_storage TO plugin_storage_bridge, plugin_storage_plugin;
+GRANT SELECT ON plugin_storage.plugins TO plugin_storage_bridge;
+GRANT EXECUTE ON FUNCTION
+	plugin_storage.plugin_kv(text, text, jsonb),
+	plugin_storage._plugin_kv_raise(text, text, jsonb),
+	plugin_storage.plugin_role_name(text),
+	plugin_storage.plugin_kv_set(text, text, jsonb, interval, text, text, boolean, bigint),
+	plugin_storage.plugin_kv_set_bytes(text, text, bytea, interval, text, text),
+	plugin_storage.plugin_kv_get(text, text, text, text),
+	plugin_storage.plugin_kv_get_bytes(text, text, text, text),
+	plugin_storage.plugin_kv_delete(text, text, text, text),
+	plugin_storage.plugin_kv_list(text, text, text, text, integer, text),
+	plugin_storage.plugin_kv_incr(text, text, bigint, interval, text, text),
+	plugin_storage.plugin_kv_mget(text, text[], text, text),
+	plugin_storage.plugin_kv_mset(text, jsonb, text, text),
+	plugin_storage.plugin_kv_count(text, text, text),
+	plugin_storage.plugin_kv_exists(text, text, text, text),
+	plugin_storage.plugin_kv_clear(text, text, text),
+	plugin_storage.plugin_kv_drop(text, text, text),
+	plugin_storage.plugin_kv_collections(text, text),
+	plugin_storage.plugin_kv_all(text, text, integer, integer, text),
+	plugin_storage.plugin_kv_expire(text, text, interval, text, text),
+	plugin_storage.plugin_kv_ttl(text, text, text, text)
+	TO plugin_storage_bridge;
+GRANT SELECT, INSERT, UPDATE, DELETE ON plugin_storage.workspace_kv TO plugin_storage_plugin;
+GRANT USAGE ON SEQUENCE plugin_storage.workspace_kv_revision TO plugin_storage_plugin;

@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * plugin_storage.h
+ *	  Declarations shared by the plugin_storage extension's C files.
+ *
+ * The extension gives every registered plugin a role, a schema and a KV
+ * table of its own.  Each request names a plugin; the entry points look the
+ * plugin up in a per-backend cache (registry.c), switch to the plugin's role
+ * in a security-restricted context (context.c), run prepared statements
+ * through SPI (kv.c) and answer with jsonb built by json_reply.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PLUGIN_STORAGE_H
+#define PLUGIN_STORAGE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#define PS_EXTENSION_SCHEMA "plugin_storage"
+#define PS_REGISTRY_TABLE "plugins"
+#define PS_KV_TABLE "_ps_kv"
+#define PS_KV_SEQUENCE "_ps_kv_revision"
+#define PS_WORKSPACE_TABLE "workspace_kv"
+#define PS_WORKSPACE_SEQUENCE "workspace_kv_revision"
+
+/* Storage scopes: a plugin's private keys, or its workspace's shared keys */
+typedef enum PsScope
+{
+	PS_SCOPE_PLUGIN = 0,
+	PS_SCOPE_WORKSPACE,
+	PS_NSCOPES
+} PsScope;
+
+/* Prepared KV statements, one set per plugin and scope */
+typedef enum PsKvPlan
+{
+	PS_PLAN_GET = 0,
+	PS_PLAN_SET,
+	PS_PLAN_SET_IF_ABSENT,
+	PS_PLAN_SET_IF_REVISION,
+	PS_PLAN_DELETE,
+	PS_PLAN_LIST,
+	PS_PLAN_LIST_BOUNDED,
+	PS_PLAN_INCR,
+	PS_PLAN_MGET,
+	PS_PLAN_COUNT,
+	PS_PLAN_EXISTS,
+	PS_PLAN_CLEAR,
+	PS_PLAN_COLLECTIONS,
+	PS_PLAN_ALL,
+	PS_PLAN_EXPIRE,
+	PS_PLAN_TTL,
+	PS_PLAN_QUOTA,
+	PS_NPLANS
+} PsKvPlan;
+
+/* A registered plugin as cached by one backend */
+typedef struct PsPlugin
+{
+	char		name[NAMEDATALEN];	/* hash key: the plugin's name */
+	bool		valid;			/* false once the registry changed */
+	Oid			roleid;			/* the plugin's own role */
+	char	   *role;			/* its name */
+	char	   *schema;			/* the plugin's schema */
+	char	   *workspace;		/* workspace name, or NULL */
+	char	   *search_path;	/* pinned search_path while it runs */
+	SPIPlanPtr	plans[PS_NSCOPES][PS_NPLANS];	/* lazily prepared */
+} PsPlugin;
+
+/* An expected failure, reported as {"error":{"code","message"}} */
+typedef struct PsError
+{
+	const char *code;			/* stable wire code, e.g. "conflict" */
+	char	   *message;		/* human-readable, names the culprit */
+} PsError;
+
+/* What PsEnterPlugin saved, for PsLeavePlugin to restore */
+typedef struct PsSavedContext
+{
+	Oid			userid;			/* caller's user id */
+	int			sec_context;	/* caller's security context bits */
+	int			guc_nestlevel;	/* GUC nest level holding search_path */
+} PsSavedContext;
+
+/* GUCs (plugin_storage.c) */
+extern int	ps_max_key_bytes;
+extern int	ps_max_value_bytes;
+extern int	ps_max_keys_per_plugin;
+extern int	ps_sweep_interval_ms;
+extern int	ps_sweep_batch;
+extern char *ps_sweep_database;
+
+/* registry.c */
+extern bool PsValidPluginName(const char *name, int len);
+extern PsPlugin *PsLookupPlugin(const char *name);
+extern void PsRegistryInit(void);
+
+/* context.c */
+extern PsPlugin *ps_current_plugin;
+extern void PsEnterPlugin(PsPlugin *plugin, PsSavedContext *saved);
+extern void PsLeavePlugin(PsSavedContext *saved);
+extern void PsContextInit(void);
+
+/* errors.c */
+extern void PsSetError(PsError *err, const char *code, const char *fmt,...)
+			pg_attribute_printf(3, 4);
+extern Jsonb *PsErrorJsonb(const PsError *err);
+extern void PsRaiseError(const PsError *err) pg_attribute_noreturn();
+
+/* json_reply.c: a small builder over pushJsonbValue */
+typedef struct PsReply
+{
+	JsonbParseState *state;		/* pushJsonbValue's state */
+	JsonbValue *result;			/* set by PsReplyFinish */
+} PsReply;
+
+extern void PsReplyBegin(PsReply *r);
+extern void PsReplyKey(PsReply *r, const char *key);
+extern void PsReplyString(PsReply *r, const char *key, const char *val,
+						  int len);
+extern void PsReplyBool(PsReply *r, const char *key, bool val);
+extern void PsReplyInt64(PsReply *r, const char *key, int64 val);
+extern void PsReplyNumeric(PsReply *r, const char *key, Datum num);
+extern void PsReplyNull(PsReply *r, const char *key);
+extern void PsReplyTimestamp(PsReply *r, const char *key, Datum ts,
+							 bool isnull);
+extern void PsReplyJsonb(PsReply *r, const char *key, Jsonb *val);
+extern void PsReplyBytesB64(PsReply *r, const char *key, bytea *val);
+extern void PsReplyBeginArray(PsReply *r, const char *key);
+extern void PsReplyEndArray(PsReply *r);
+extern void PsReplyBeginObject(PsReply *r, const char *key);
+extern void PsReplyEndObject(PsReply *r);
+extern Jsonb *PsReplyFinish(PsReply *r);
+
+/* kv.c, kv_request.c */
+extern PsPlugin *PsFindRequestPlugin(const char *plugin, PsError *err);
+extern Jsonb *PsKvExecute(const char *plugin, const char *op, Jsonb *request,
+						  PsError *err);
+extern void PsKvFreePlans(PsPlugin *plugin);
+
+/* kv_sql.c */
+extern SPIPlanPtr PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which);
+
+/* sweep.c */
+extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
+extern void PsSweepRegisterWorker(void);
+
+#endif							/* PLUGIN_STORAGE_H */

@@ -1,0 +1,207 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  The per-backend cache of registered plugins.
+ *
+ * plugin_storage.plugins is the registry (register_plugin() fills it).  An
+ * entry point looks a plugin up here by name; a miss reads the registry once
+ * through SPI and keeps the role, schema, workspace and, later, the plugin's
+ * prepared statements.  A statement trigger on the registry sends a relcache
+ * invalidation for it, which every backend receives at its next transaction
+ * start; the callback only marks the cache stale (it may run in the middle of
+ * a query), and the next lookup outside any request drops it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plugin_storage.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+static HTAB *ps_plugins = NULL;
+static MemoryContext ps_cache_cxt = NULL;
+static bool ps_cache_stale = false;
+static Oid	ps_registry_relid = InvalidOid;
+
+/* Is this a valid plugin (or workspace) name: ^[a-z0-9][a-z0-9_-]{0,62}$ */
+bool
+PsValidPluginName(const char *name, int len)
+{
+	if (len < 1 || len > NAMEDATALEN - 1)
+		return false;
+	for (int i = 0; i < len; i++)
+	{
+		char		c = name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (i > 0 && (c == '_' || c == '-'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* Mark the cache stale when the registry (or everything) is invalidated */
+static void
+PsRegistryInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == ps_registry_relid ||
+		ps_registry_relid == InvalidOid)
+		ps_cache_stale = true;
+}
+
+/* Hook the relcache invalidation callback once per backend */
+void
+PsRegistryInit(void)
+{
+	CacheRegisterRelcacheCallback(PsRegistryInvalidate, (Datum) 0);
+}
+
+/* Drop every cached plugin and its plans */
+static void
+PsFlushCache(void)
+{
+	HASH_SEQ_STATUS status;
+	PsPlugin   *p;
+
+	if (ps_plugins != NULL)
+	{
+		hash_seq_init(&status, ps_plugins);
+		while ((p = hash_seq_search(&status)) != NULL)
+			PsKvFreePlans(p);
+		hash_destroy(ps_plugins);
+		ps_plugins = NULL;
+	}
+	if (ps_cache_cxt != NULL)
+		MemoryContextReset(ps_cache_cxt);
+	ps_registry_relid = InvalidOid;
+	ps_cache_stale = false;
+}
+
+/* Create the hash table that holds the cached plugins */
+static void
+PsCreateCache(void)
+{
+	HASHCTL		ctl;
+
+	if (ps_cache_cxt == NULL)
+		ps_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+											 "plugin_storage registry",
+											 ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(PsPlugin);
+	ctl.hcxt = ps_cache_cxt;
+	ps_plugins = hash_create("plugin_storage plugins", 64, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ps_registry_relid = get_relname_relid(PS_REGISTRY_TABLE,
+										  get_namespace_oid(PS_EXTENSION_SCHEMA,
+															false));
+}
+
+/* Read one plugin's registry row; false if it is not registered */
+static bool
+PsLoadPlugin(PsPlugin *p)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		found = false;
+	int			rc;
+
+	args[0] = CStringGetTextDatum(p->name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT role::text, schema::text, workspace "
+							   "FROM plugin_storage.plugins WHERE name = $1",
+							   1, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "registry lookup failed: %d", rc);
+	if (SPI_processed == 1)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ps_cache_cxt);
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *ws = SPI_getvalue(tup, desc, 3);
+
+		p->role = SPI_getvalue(tup, desc, 1);
+		p->schema = SPI_getvalue(tup, desc, 2);
+		p->workspace = ws ? pstrdup(ws) : NULL;
+		p->search_path = psprintf("%s, pg_catalog",
+								  quote_identifier(p->schema));
+		MemoryContextSwitchTo(old);
+		p->roleid = get_role_oid(p->role, false);
+		found = true;
+	}
+	SPI_finish();
+	return found;
+}
+
+/* Find a registered plugin by name, or NULL */
+PsPlugin *
+PsLookupPlugin(const char *name)
+{
+	PsPlugin   *p;
+	bool		found;
+
+	if (ps_cache_stale && ps_current_plugin == NULL)
+		PsFlushCache();
+	if (ps_plugins == NULL)
+		PsCreateCache();
+
+	p = hash_search(ps_plugins, name, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) p) + NAMEDATALEN, 0, sizeof(PsPlugin) - NAMEDATALEN);
+		p->valid = false;
+	}
+	if (!p->valid)
+	{
+		if (!PsLoadPlugin(p))
+		{
+			hash_search(ps_plugins, name, HASH_REMOVE, NULL);
+			return NULL;
+		}
+		p->valid = true;
+	}
+	return p;
+}
+
+PG_FUNCTION_INFO_V1(ps_registry_changed);
+
+/* Statement trigger on the registry: tell every backend to reload it */
+Datum
+ps_registry_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "ps_registry_changed: not called by trigger manager");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(ps_current_workspace);
+
+/*
+ * The workspace of the plugin whose request is running, for the row-level
+ * security policy on workspace_kv.  It answers only while the current user is
+ * that plugin's role, so nothing outside a request can borrow it.
+ */
+Datum
+ps_current_workspace(PG_FUNCTION_ARGS)
+{
+	PsPlugin   *p = ps_current_plugin;
+
+	if (p == NULL || p->workspace == NULL || GetUserId() != p->roleid)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(p->workspace));
+}
