@@ -102,6 +102,7 @@ PsSweepBatch(const char *table, int64 limit)
 static int64
 PsSweepTableInTransactions(PsSweepTarget *t, int64 max_keys)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int64		total = 0;
 
 	for (;;)
@@ -118,6 +119,7 @@ PsSweepTableInTransactions(PsSweepTarget *t, int64 max_keys)
 		n = PsSweepBatch(t->table, want);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
 		total += n;
 		if (n < want)
 			break;
@@ -198,6 +200,7 @@ PsSweepTable(PsSweepTarget *t, int64 max_keys, bool own_transactions)
 int64
 PsSweepAll(int64 max_keys, bool own_transactions)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	List	   *targets;
 	ListCell   *lc;
 	int64		total = 0;
@@ -210,10 +213,12 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
+		MemoryContextSwitchTo(cxt);
 		if (!OidIsValid(get_extension_oid("plugin_storage", true)))
 		{
 			PopActiveSnapshot();
 			CommitTransactionCommand();
+			MemoryContextSwitchTo(cxt);
 			return 0;
 		}
 	}
@@ -222,6 +227,7 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
 	}
 	foreach(lc, targets)
 	{
