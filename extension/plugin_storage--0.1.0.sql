@@ -97,7 +97,7 @@ $$;
 -- second call with another workspace moves the plugin to it.
 CREATE FUNCTION plugin_storage.register_plugin(name text, workspace text DEFAULT NULL)
 	RETURNS plugin_storage.plugins
-	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
 	p_name text := register_plugin.name;
 	p_ws text := register_plugin.workspace;
@@ -164,7 +164,7 @@ $$;
 -- workspace.
 CREATE FUNCTION plugin_storage.unregister_plugin(name text, drop_data boolean DEFAULT false)
 	RETURNS boolean
-	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
 	r plugin_storage.plugins;
 BEGIN
@@ -178,7 +178,7 @@ BEGIN
 			EXECUTE format('DROP OWNED BY %I', r.role);
 			EXECUTE format('DROP ROLE %I', r.role);
 		EXCEPTION WHEN dependent_objects_still_exist THEN
-			RAISE NOTICE 'role "%" kept: it still holds objects or privileges in another database', r.role;
+			RAISE WARNING 'role "%" kept: it still holds objects or privileges in another database', r.role;
 		END;
 	END IF;
 	RETURN true;
@@ -213,8 +213,11 @@ CREATE FUNCTION plugin_storage.plugin_kv_set_bytes(plugin text, key text, value 
 CREATE FUNCTION plugin_storage.plugin_kv_get(plugin text, key text,
 		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
 	RETURNS jsonb LANGUAGE sql VOLATILE
-	RETURN plugin_storage._plugin_kv_raise($1, 'get', jsonb_build_object(
-		'key', $2, 'collection', $3, 'scope', $4)) -> 'value';
+	BEGIN ATOMIC
+		SELECT CASE WHEN (r ->> 'exists')::boolean THEN r -> 'value' END
+		FROM plugin_storage._plugin_kv_raise($1, 'get', jsonb_build_object(
+			'key', $2, 'collection', $3, 'scope', $4)) AS r;
+	END;
 
 CREATE FUNCTION plugin_storage.plugin_kv_get_bytes(plugin text, key text,
 		collection text DEFAULT 'default', scope text DEFAULT 'plugin')
@@ -251,7 +254,8 @@ CREATE FUNCTION plugin_storage.plugin_kv_mget(plugin text, keys text[],
 	RETURNS TABLE (key text, found boolean, value jsonb, revision bigint)
 	LANGUAGE sql VOLATILE
 	BEGIN ATOMIC
-		SELECT i ->> 'key', (i ->> 'exists')::boolean, i -> 'value', (i ->> 'revision')::bigint
+		SELECT i ->> 'key', (i ->> 'exists')::boolean,
+			CASE WHEN (i ->> 'exists')::boolean THEN i -> 'value' END, (i ->> 'revision')::bigint
 		FROM jsonb_array_elements(plugin_storage._plugin_kv_raise($1, 'mget',
 			jsonb_build_object('keys', to_jsonb($2), 'collection', $3, 'scope', $4)) -> 'items') AS i;
 	END;

@@ -312,7 +312,7 @@ PsSweepRegisterWorker(void)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
+	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "plugin_storage");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ps_sweep_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "plugin_storage sweeper");

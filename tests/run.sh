@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The test command: install what is missing, build, and run every suite
+# against a throwaway PostgreSQL cluster and nats-server that it starts.
+#
+#   bash tests/run.sh            everything
+#   SUITES="regress" bash tests/run.sh
+#
+# Suites: regress (pg_regress, `make installcheck`), bridge (NATS integration
+# tests, tests/bridge/run.sh).  Each prints its closing count line; the last
+# line sums them: "N passed, N failed".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+suites=${SUITES:-"regress bridge"}
+
+export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
+make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
+make -s install >/dev/null || { echo "tests: install failed" >&2; exit 1; }
+
+passed=0
+failed=0
+work=$(mktemp -d /tmp/plugin_storage_test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+	scripts/pg-cluster.sh stop "$work/pg" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# pg_regress: one file per feature, against a cluster with the library
+# preloaded and the sweeper pointed at pg_regress's database.
+run_regress() {
+	local env
+	env=$(PS_SWEEP_DB=contrib_regression PS_SWEEP_INTERVAL=200ms scripts/pg-cluster.sh start "$work/pg" 54329) || return 1
+	eval "$env"
+	# The sweeper is connected to contrib_regression, so pg_regress must not
+	# drop and recreate it: make it here and run with --use-existing.
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE contrib_regression" &&
+		psql -X -q -v ON_ERROR_STOP=1 -d contrib_regression -c "CREATE EXTENSION plugin_storage" || return 1
+	# Wait for the sweeper to connect (it retries every 5 s until the database exists).
+	for _ in $(seq 1 60); do
+		[ "$(psql -X -A -t -d contrib_regression -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'plugin_storage sweeper' AND datname = 'contrib_regression'")" = 1 ] && break
+		sleep 0.5
+	done
+	rm -rf results regression.diffs regression.out
+	make -s installcheck EXTRA_REGRESS_OPTS=--use-existing >"$work/regress.log" 2>&1
+	local rc=$?
+	cat "$work/regress.log"
+	[ -f results/regression.diffs ] && head -c 20000 results/regression.diffs
+	local ok bad
+	ok=$(grep -cE '^(ok|test) .* ok|^ok [0-9]+ ' "$work/regress.log")
+	bad=$(grep -cE '\.\.\. FAILED|^not ok ' "$work/regress.log")
+	[ $rc -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	echo "regress: $ok passed, $bad failed"
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	scripts/pg-cluster.sh stop "$work/pg"
+}
+
+run_bridge() {
+	local out
+	out=$(bash tests/bridge/run.sh 2>&1 | tee /dev/stderr | grep -E '^bridge: [0-9]+ passed, [0-9]+ failed' | tail -1)
+	if [ -z "$out" ]; then
+		echo "bridge: 0 passed, 1 failed"
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + $(echo "$out" | sed -E 's/^bridge: ([0-9]+) passed.*/\1/')))
+	failed=$((failed + $(echo "$out" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
+
+for s in $suites; do
+	"run_$s"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
