@@ -34,6 +34,9 @@ include $(PGXS)
 
 all: bridge-build
 
+# PGXS tracks no header dependencies: every object depends on the headers.
+$(OBJS): extension/plugin_storage.h extension/kv.h
+
 .PHONY: bridge-build bench-build test
 bridge-build:
 	$(MAKE) -C bridge

@@ -16,6 +16,7 @@
 
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
@@ -67,7 +68,8 @@ typedef struct PsPlugin
 	char	   *role;			/* its name */
 	char	   *schema;			/* the plugin's schema */
 	char	   *workspace;		/* workspace name, or NULL */
-	char	   *search_path;	/* pinned search_path while it runs */
+	Oid			nspid;			/* its schema's OID */
+	OverrideSearchPath search_path; /* pg_catalog, then the schema */
 	SPIPlanPtr	plans[PS_NSCOPES][PS_NPLANS];	/* lazily prepared */
 } PsPlugin;
 
@@ -83,7 +85,6 @@ typedef struct PsSavedContext
 {
 	Oid			userid;			/* caller's user id */
 	int			sec_context;	/* caller's security context bits */
-	int			guc_nestlevel;	/* GUC nest level holding search_path */
 } PsSavedContext;
 
 /* GUCs (plugin_storage.c) */

@@ -135,10 +135,12 @@ PsLoadPlugin(PsPlugin *p)
 		p->role = SPI_getvalue(tup, desc, 1);
 		p->schema = SPI_getvalue(tup, desc, 2);
 		p->workspace = ws ? pstrdup(ws) : NULL;
-		p->search_path = psprintf("%s, pg_catalog",
-								  quote_identifier(p->schema));
-		MemoryContextSwitchTo(old);
 		p->roleid = get_role_oid(p->role, false);
+		p->nspid = get_namespace_oid(p->schema, false);
+		p->search_path.schemas = list_make1_oid(p->nspid);
+		p->search_path.addCatalog = true;
+		p->search_path.addTemp = false;
+		MemoryContextSwitchTo(old);
 		found = true;
 	}
 	SPI_finish();

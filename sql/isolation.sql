@@ -33,7 +33,7 @@ SELECT plugin_storage.plugin_kv('beta', 'get', '{"key": "ws-key", "scope": "work
 -- PostgreSQL refuses to let it do.
 CREATE FUNCTION public.regress_probe() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	RAISE NOTICE 'current_user = %, search_path = %', current_user, current_setting('search_path');
+	RAISE NOTICE 'current_user = %, effective search path = %', current_user, current_schemas(true);
 	BEGIN
 		SET ROLE postgres;
 	EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'SET ROLE: %', SQLERRM;
@@ -71,7 +71,7 @@ SELECT plugin_storage.plugin_kv('alpha', 'set', '{"key": "probe", "value": 1}') 
 DROP TRIGGER regress_probe ON "ps_alpha"._ps_kv;
 DROP FUNCTION public.regress_probe();
 -- After the request, the caller is itself again.
-SELECT current_user, current_setting('search_path');
+SELECT current_user, current_schemas(true);
 SELECT count(*) FROM plugin_storage.workspace_kv WHERE key = 'planted';
 
 -- A plugin role cannot call the entry points at all, for itself or others,

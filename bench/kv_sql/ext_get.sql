@@ -1,0 +1,2 @@
+\set k random(1, :keys)
+SELECT plugin_storage.plugin_kv('bench', 'get', ('{"key": "k' || :k || '"}')::jsonb);
