@@ -9,10 +9,15 @@ dir=${2:?usage: nats.sh start|stop DIR [PORT] [CONFIG]}
 case "$cmd" in
 start)
 	port=${3:-4222}
+	if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+		echo "nats.sh: port $port is already in use; stop whatever listens there or pick another" >&2
+		exit 1
+	fi
 	mkdir -p "$dir/js"
 	args=(-a 127.0.0.1 -p "$port" -js -sd "$dir/js" -l "$dir/nats.log")
 	[ -n "${4:-}" ] && args+=(-c "$4")
-	nats-server "${args[@]}" &
+	# Its own session: a Ctrl-C meant for the caller must not stop it first.
+	setsid nats-server "${args[@]}" &
 	echo $! >"$dir/nats.pid"
 	for _ in $(seq 1 100); do
 		(exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && exit 0
