@@ -32,7 +32,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-all: bridge-build
+all: bridge-build bench-build
 
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): extension/plugin_storage.h extension/kv.h

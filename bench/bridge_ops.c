@@ -1,0 +1,138 @@
+/*
+ * bridge_ops.c
+ *		The bridge-get and bridge-set modes: KV requests to the bridge.
+ *
+ * A get is a request to db.kv.<plugin>.get with {"key":"k"}; it succeeds
+ * when the reply says {"exists":true,...}. A set is a request to
+ * db.kv.<plugin>.set with {"key":"k","value":"xxx..."} (the value is a JSON
+ * string of --value-bytes characters); it succeeds when the reply says
+ * {"ok":true,...}, which the bridge sends after the commit. A reply with an
+ * "error" member, a timeout or no responders counts as an error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "loadgen.h"
+
+/* Deepest JSON nesting accepted in a reply */
+#define BRIDGE_REPLY_DEPTH 8
+
+/* Build db.kv.<plugin>.<verb> into out */
+static void
+BridgeSubject(char *out, size_t len, const lg_config *cfg, const char *verb)
+{
+	snprintf(out, len, "db.kv.%s.%s", cfg->plugin, verb);
+}
+
+/* Parse a reply; on failure return NULL and describe it in err */
+static json_object *
+BridgeParseReply(natsMsg *reply, const char *key, char *err, size_t errlen)
+{
+	json_tokener *tok = json_tokener_new_ex(BRIDGE_REPLY_DEPTH);
+	json_object *root;
+
+	if (tok == NULL)
+	{
+		snprintf(err, errlen, "%s: out of memory", key);
+		return NULL;
+	}
+	root = json_tokener_parse_ex(tok, natsMsg_GetData(reply),
+								 natsMsg_GetDataLength(reply));
+	if (json_tokener_get_error(tok) != json_tokener_success)
+	{
+		snprintf(err, errlen, "%s: unparsable reply: %.*s", key,
+				 natsMsg_GetDataLength(reply) > 200
+					 ? 200
+					 : natsMsg_GetDataLength(reply),
+				 natsMsg_GetData(reply));
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+/* Return true when root has no "error" member; else describe it in err */
+static bool
+BridgeNoError(json_object *root, const char *key, char *err, size_t errlen)
+{
+	json_object *error;
+
+	if (!json_object_object_get_ex(root, "error", &error))
+		return true;
+	snprintf(err, errlen, "%s: %s", key,
+			 json_object_to_json_string_ext(error, JSON_C_TO_STRING_PLAIN));
+	return false;
+}
+
+/* Return true when root has the boolean member name set to true */
+static bool
+BridgeFlag(json_object *root, const char *name)
+{
+	json_object *flag;
+
+	return json_object_object_get_ex(root, name, &flag) &&
+		   json_object_is_type(flag, json_type_boolean) &&
+		   json_object_get_boolean(flag);
+}
+
+/* Send payload to db.kv.<plugin>.<verb>; check the reply's flag member */
+static bool
+BridgeRequest(lg_worker *w, const char *verb, const char *flag,
+			  const char *key, char *err, size_t errlen)
+{
+	char subject[256];
+	natsMsg *reply = NULL;
+	json_object *root;
+	natsStatus s;
+	bool ok;
+
+	BridgeSubject(subject, sizeof(subject), w->cfg, verb);
+	s = natsConnection_RequestString(&reply, w->conn->nc, subject, w->buf,
+									 w->cfg->timeout_ms);
+	if (s != NATS_OK)
+	{
+		snprintf(err, errlen, "%s %s: %s", verb, key, natsStatus_GetText(s));
+		return false;
+	}
+	root = BridgeParseReply(reply, key, err, errlen);
+	ok = root != NULL && BridgeNoError(root, key, err, errlen);
+	if (ok && !BridgeFlag(root, flag))
+	{
+		snprintf(err, errlen, "%s %s: reply without \"%s\":true: %s", verb,
+				 key, flag,
+				 json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+		ok = false;
+	}
+	json_object_put(root);
+	natsMsg_Destroy(reply);
+	return ok;
+}
+
+/* Set one key to the configured value */
+static bool
+BridgeSet(lg_worker *w, int key, char *err, size_t errlen)
+{
+	char name[32];
+
+	lg_format_key(name, sizeof(name), key);
+	snprintf(w->buf, w->buf_len, "{\"key\":\"%s\",\"value\":\"%s\"}", name,
+			 w->cfg->value);
+	return BridgeRequest(w, "set", "ok", name, err, errlen);
+}
+
+/* Get one key; it must exist */
+static bool
+BridgeGet(lg_worker *w, int key, char *err, size_t errlen)
+{
+	char name[32];
+
+	lg_format_key(name, sizeof(name), key);
+	snprintf(w->buf, w->buf_len, "{\"key\":\"%s\"}", name);
+	return BridgeRequest(w, "get", "exists", name, err, errlen);
+}
+
+const lg_mode lg_mode_bridge_get = {"bridge-get", NULL, BridgeSet, BridgeGet};
+const lg_mode lg_mode_bridge_set = {"bridge-set", NULL, BridgeSet, BridgeSet};
