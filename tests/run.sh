@@ -5,13 +5,14 @@
 #   bash tests/run.sh            everything
 #   SUITES="regress" bash tests/run.sh
 #
-# Suites: regress (pg_regress, `make installcheck`), bridge (NATS integration
-# tests, tests/bridge/run.sh).  Each prints its closing count line; the last
+# Suites: meta (control file, META.json and Makefile agree on the version),
+# regress (pg_regress, `make installcheck`), bridge (NATS integration tests,
+# tests/bridge/run.sh).  Each prints its closing count line; the last
 # line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"regress bridge"}
+suites=${SUITES:-"meta regress bridge"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
@@ -55,6 +56,24 @@ run_regress() {
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 	scripts/pg-cluster.sh stop "$work/pg"
+}
+
+# The version is the same in the control file, META.json and the Makefile,
+# and its install script exists.
+run_meta() {
+	local ok=0 bad=0 v_control v_meta v_make
+	v_control=$(sed -nE "s/^default_version = '(.*)'/\1/p" plugin_storage.control)
+	v_meta=$(sed -nE '0,/"version"/s/^ *"version": "(.*)",?/\1/p' META.json)
+	v_make=$(sed -nE 's/^EXTVERSION = (.*)/\1/p' Makefile)
+	for v in "$v_meta" "$v_make"; do
+		if [ "$v" = "$v_control" ]; then ok=$((ok + 1)); else
+			echo "meta: version $v differs from the control file's $v_control"; bad=$((bad + 1)); fi
+	done
+	if [ -f "extension/plugin_storage--$v_control.sql" ]; then ok=$((ok + 1)); else
+		echo "meta: extension/plugin_storage--$v_control.sql is missing"; bad=$((bad + 1)); fi
+	echo "meta: $ok passed, $bad failed"
+	passed=$((passed + ok))
+	failed=$((failed + bad))
 }
 
 run_bridge() {
