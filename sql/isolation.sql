@@ -47,6 +47,14 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'set_config(role): %', SQLERRM;
 	END;
 	BEGIN
+		SET SESSION AUTHORIZATION postgres;
+	EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'SET SESSION AUTHORIZATION: %', SQLERRM;
+	END;
+	BEGIN
+		PERFORM set_config('session_authorization', 'postgres', true);
+	EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'set_config(session_authorization): %', SQLERRM;
+	END;
+	BEGIN
 		PERFORM count(*) FROM "ps_beta"._ps_kv;
 	EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'read beta: %', SQLERRM;
 	END;
