@@ -25,14 +25,20 @@
 
 typedef Jsonb *(*PsKvHandler) (PsPlugin *p, PsKvRequest *r, PsError *err);
 
-/* Run one of the plugin's statements; returns rows processed */
+/*
+ * Run one of the plugin's statements; returns rows processed.  SPI leaves its
+ * own procedure context current after every call, which SPI_finish frees:
+ * switch back, so that the reply is built where it outlives the request.
+ */
 static uint64
 PsRun(PsPlugin *p, PsKvRequest *r, PsKvPlan which, Datum *args,
 	  const char *nulls, bool read_only, long limit)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan = PsKvPlanFor(p, r->scope, which);
 	int			rc = SPI_execute_plan(plan, args, nulls, read_only, limit);
 
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: statement %d failed: %s", (int) which,
 			 SPI_result_code_string(rc));

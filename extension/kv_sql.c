@@ -152,9 +152,12 @@ PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which)
 		char	   *seq;
 		char	   *sql;
 
+		MemoryContext cxt = CurrentMemoryContext;
+
 		PsKvTargets(p, scope, &table, &seq);
 		sql = psprintf(st->sql, table, seq);
 		plan = SPI_prepare(sql, st->nargs, (Oid *) st->argtypes);
+		MemoryContextSwitchTo(cxt);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
 				 SPI_result_code_string(SPI_result));

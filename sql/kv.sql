@@ -99,4 +99,19 @@ SELECT plugin_storage.plugin_kv_get('kvtest', 'typed');
 SELECT plugin_storage.plugin_kv_set('kvtest', 'x1', '1', if_absent => true);
 SELECT plugin_storage.plugin_kv_incr('kvtest', 'config_trigger');
 
+-- Large replies are whole: a 300 kB value, three of them at once, and a
+-- list page of long keys.
+SELECT plugin_storage.plugin_kv('kvtest', 'set', jsonb_build_object('key', 'huge', 'value', repeat('x', 300000))) -> 'ok';
+SELECT md5(plugin_storage.plugin_kv('kvtest', 'get', '{"key": "huge"}') ->> 'value') = md5(repeat('x', 300000)) AS same;
+SELECT plugin_storage.plugin_kv('kvtest', 'mset', jsonb_build_object('items', jsonb_build_array(
+	jsonb_build_object('key', 'h1', 'value', repeat('a', 100000)),
+	jsonb_build_object('key', 'h2', 'value', repeat('b', 100000)),
+	jsonb_build_object('key', 'h3', 'value', repeat('c', 100000))))) -> 'ok';
+SELECT length(i ->> 'value'), left(i ->> 'value', 3)
+	FROM jsonb_array_elements(plugin_storage.plugin_kv('kvtest', 'mget', '{"keys": ["h1", "h2", "h3"]}') -> 'items') i;
+SELECT plugin_storage.plugin_kv('kvtest', 'mset', jsonb_build_object('items',
+	(SELECT jsonb_agg(jsonb_build_object('key', 'long:' || lpad(i::text, 300, '0'), 'value', i)) FROM generate_series(1, 100) i))) -> 'ok';
+SELECT jsonb_array_length(r -> 'keys'), length(r -> 'keys' ->> 99), r ->> 'next_cursor' IS NOT NULL AS more
+	FROM plugin_storage.plugin_kv('kvtest', 'list', '{"prefix": "long:", "limit": 100}') r;
+
 SELECT plugin_storage.unregister_plugin('kvtest', true);
