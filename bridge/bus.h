@@ -1,0 +1,24 @@
+/*
+ * bus.h
+ *		The NATS side: connection, the db.> subscription, and replies.
+ */
+#ifndef BRIDGE_BUS_H
+#define BRIDGE_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "queue.h"
+
+#define BUS_SUBJECT "db.>"
+
+extern bool bus_start(const Config *config, Queue *queue);
+extern void bus_drain_begin(void);
+extern bool bus_drain_wait(int timeout_ms);
+extern void bus_stop(void);
+extern bool bus_publish(const char *subject, const char *data, size_t len);
+extern int64_t bus_max_payload(void);
+
+#endif

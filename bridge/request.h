@@ -1,0 +1,26 @@
+/*
+ * request.h
+ *		One request in flight: from the NATS callback to its single reply.
+ */
+#ifndef BRIDGE_REQUEST_H
+#define BRIDGE_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+#include "subject.h"
+
+typedef struct Request
+{
+	natsMsg *msg;		 /* owns subject, reply subject and payload */
+	int64_t received_ms; /* monotonic time the callback saw it */
+	int64_t deadline_ms; /* when it turns into a timeout */
+	Subject subject;	 /* tier, plugin and op, once validated */
+	int slow_ms;		 /* log the reply as slow past this; 0 never */
+	const char *payload; /* text bound as jsonb: the data, or "{}" */
+	bool replied;		 /* set by the one reply it gets */
+} Request;
+
+#endif
