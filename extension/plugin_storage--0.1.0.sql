@@ -49,7 +49,7 @@ CREATE TABLE plugin_storage.workspace_kv (
 	expires_at timestamptz,
 	PRIMARY KEY (ns, collection, key),
 	CHECK ((value IS NULL) <> (value_bytes IS NULL))
-);
+) WITH (fillfactor = 80);
 CREATE INDEX ON plugin_storage.workspace_kv (expires_at) WHERE expires_at IS NOT NULL;
 CREATE SEQUENCE plugin_storage.workspace_kv_revision;
 COMMENT ON TABLE plugin_storage.workspace_kv IS 'KV keys shared by the plugins of a workspace (ns = workspace)';
@@ -145,7 +145,8 @@ BEGIN
 	END IF;
 	EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', v_role);
 	EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', v_role, v_role);
-	EXECUTE format('CREATE TABLE IF NOT EXISTS %I._ps_kv (LIKE plugin_storage.workspace_kv INCLUDING ALL, CHECK (ns = %L))',
+	-- fillfactor 80 leaves room on each page for HOT updates of hot keys.
+	EXECUTE format('CREATE TABLE IF NOT EXISTS %I._ps_kv (LIKE plugin_storage.workspace_kv INCLUDING ALL, CHECK (ns = %L)) WITH (fillfactor = 80)',
 				   v_role, '');
 	EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I._ps_kv_revision', v_role);
 	EXECUTE format('REVOKE ALL ON %I._ps_kv FROM PUBLIC', v_role);

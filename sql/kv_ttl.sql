@@ -60,6 +60,18 @@ SELECT count(*) FROM "ps_ttl"._ps_kv WHERE key LIKE 's_';
 ROLLBACK;
 SELECT plugin_storage.sweep(0);
 
+-- An error in one plugin's data does not stop the pass: with "broken"'s KV
+-- table gone, sweep() warns about it and still sweeps "ttl".
+SELECT name FROM plugin_storage.register_plugin('broken');
+DROP TABLE "ps_broken"._ps_kv;
+BEGIN;
+SELECT plugin_storage.plugin_kv('ttl', 'set', '{"key": "x1", "value": 1, "ttl": 60}') -> 'ok';
+UPDATE "ps_ttl"._ps_kv SET expires_at = now() - interval '1 second' WHERE key = 'x1';
+SELECT plugin_storage.sweep() >= 1 AS swept_others;
+SELECT count(*) FROM "ps_ttl"._ps_kv WHERE key = 'x1';
+ROLLBACK;
+SELECT plugin_storage.unregister_plugin('broken', true);
+
 -- Keys without TTL are never swept.
 SELECT plugin_storage.plugin_kv('ttl', 'set', '{"key": "forever", "value": 1}') -> 'ok';
 SELECT plugin_storage.sweep() >= 0 AS swept;

@@ -3,7 +3,7 @@
 CREATE EXTENSION IF NOT EXISTS plugin_storage;
 SELECT name FROM plugin_storage.register_plugin('bench');
 CREATE SCHEMA bench_plain;
-CREATE TABLE bench_plain.kv (LIKE plugin_storage.workspace_kv INCLUDING ALL);
+CREATE TABLE bench_plain.kv (LIKE plugin_storage.workspace_kv INCLUDING ALL) WITH (fillfactor = 80);
 CREATE SEQUENCE bench_plain.kv_revision;
 INSERT INTO "ps_bench"._ps_kv
 	SELECT '', 'default', 'k' || i, '{"n": 1, "text": "a plugin value of a typical size"}', NULL,
