@@ -3,7 +3,7 @@
 # Runs as root on Debian 12; `apt-get update` runs once, and only when something is missing.
 set -euo pipefail
 pkgs=(postgresql-15 postgresql-server-dev-15 libpq-dev libjson-c-dev libnats-dev nats-server
-      make gcc pkg-config clang libclang-rt-14-dev valgrind)
+      make gcc pkg-config procps)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
