@@ -19,10 +19,23 @@ OBJS = \
 	extension/kv_sql.o \
 	extension/kv_request.o \
 	extension/kv.o \
-	extension/sweep.o
+	extension/sweep.o \
+	extension/row_request.o \
+	extension/row_catalog.o \
+	extension/row_value.o \
+	extension/row_filter.o \
+	extension/row_update.o \
+	extension/row_sql.o \
+	extension/row_reply.o \
+	extension/row_define.o \
+	extension/row_read.o \
+	extension/row_write.o \
+	extension/row.o
 
 DATA = extension/plugin_storage--$(EXTVERSION).sql
-REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl
+REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
+	row_define row_insert row_search row_filters row_update row_aggregate \
+	row_types row_errors row_safety
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
@@ -36,6 +49,7 @@ all: bridge-build bench-build
 
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): extension/plugin_storage.h extension/kv.h
+$(OBJS): extension/row.h
 
 .PHONY: bridge-build bench-build test
 bridge-build:

@@ -358,3 +358,125 @@ GRANT EXECUTE ON FUNCTION
 	TO plugin_storage_bridge;
 GRANT SELECT, INSERT, UPDATE, DELETE ON plugin_storage.workspace_kv TO plugin_storage_plugin;
 GRANT USAGE ON SEQUENCE plugin_storage.workspace_kv_revision TO plugin_storage_plugin;
+
+-- Row tier --------------------------------------------------------------------
+-- The named row tier (docs/row.md): tables of the plugin's schema, defined and
+-- used through JSON requests.  plugin_row answers errors as {"error":{...}};
+-- the _plugin_row_raise twin raises them (SQLSTATE by code) for the typed
+-- plugin_row_* functions below.
+CREATE FUNCTION plugin_storage.plugin_row(plugin text, op text, request jsonb DEFAULT '{}')
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_row' LANGUAGE C VOLATILE;
+CREATE FUNCTION plugin_storage._plugin_row_raise(plugin text, op text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_row_raise' LANGUAGE C VOLATILE;
+
+-- Typed row functions for DBAs: thin wrappers over _plugin_row_raise.
+CREATE FUNCTION plugin_storage.plugin_row_define(plugin text, "table" text,
+		columns jsonb DEFAULT '{}', primary_key jsonb DEFAULT NULL,
+		indexes jsonb DEFAULT NULL, "unique" jsonb DEFAULT NULL)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'define', jsonb_build_object(
+		'table', $2, 'columns', $3, 'primary_key', $4, 'indexes', $5, 'unique', $6));
+
+CREATE FUNCTION plugin_storage.plugin_row_describe(plugin text, "table" text)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'describe', jsonb_build_object('table', $2));
+
+CREATE FUNCTION plugin_storage.plugin_row_tables(plugin text)
+	RETURNS TABLE (name text, rows_estimate bigint) LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT t ->> 'name', (t ->> 'rows_estimate')::bigint
+		FROM jsonb_array_elements(plugin_storage._plugin_row_raise($1, 'tables', '{}') -> 'tables') AS t;
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_row_drop_table(plugin text, "table" text)
+	RETURNS boolean LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_row_raise($1, 'drop_table', jsonb_build_object(
+		'table', $2, 'confirm', true)) ->> 'dropped')::boolean;
+
+CREATE FUNCTION plugin_storage.plugin_row_insert(plugin text, "table" text, data jsonb)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'insert', jsonb_build_object(
+		'table', $2, 'data', $3)) -> 'id';
+
+CREATE FUNCTION plugin_storage.plugin_row_insert_many(plugin text, "table" text, "rows" jsonb)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'insert', jsonb_build_object(
+		'table', $2, 'rows', $3)) -> 'ids';
+
+CREATE FUNCTION plugin_storage.plugin_row_upsert(plugin text, "table" text, data jsonb,
+		"on" text[] DEFAULT NULL)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'upsert', jsonb_build_object(
+		'table', $2, 'data', $3, 'on', to_jsonb($4)));
+
+CREATE FUNCTION plugin_storage.plugin_row_select(plugin text, "table" text, id jsonb)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_row_raise($1, 'select', jsonb_build_object(
+		'table', $2, 'id', $3)) -> 'rows' -> 0;
+
+CREATE FUNCTION plugin_storage.plugin_row_search(plugin text, "table" text,
+		filters jsonb DEFAULT '{}', sort jsonb DEFAULT NULL, "limit" integer DEFAULT 100,
+		"offset" integer DEFAULT 0, fields text[] DEFAULT NULL)
+	RETURNS SETOF jsonb LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT jsonb_array_elements(plugin_storage._plugin_row_raise($1, 'search',
+			jsonb_build_object('table', $2, 'filters', $3, 'sort', $4, 'limit', $5,
+							   'offset', $6, 'fields', to_jsonb($7))) -> 'rows');
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_row_aggregate(plugin text, "table" text,
+		aggregates jsonb, group_by text[] DEFAULT NULL, filters jsonb DEFAULT '{}',
+		sort jsonb DEFAULT NULL, "limit" integer DEFAULT 100)
+	RETURNS SETOF jsonb LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT jsonb_array_elements(plugin_storage._plugin_row_raise($1, 'aggregate',
+			jsonb_build_object('table', $2, 'aggregates', $3, 'group_by', to_jsonb($4),
+							   'filters', $5, 'sort', $6, 'limit', $7)) -> 'rows');
+	END;
+
+CREATE FUNCTION plugin_storage.plugin_row_update(plugin text, "table" text, filters jsonb,
+		operations jsonb, "all" boolean DEFAULT false)
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_row_raise($1, 'update', jsonb_build_object(
+		'table', $2, 'filters', $3, 'operations', $4, 'all', $5)) ->> 'updated')::bigint;
+
+CREATE FUNCTION plugin_storage.plugin_row_delete(plugin text, "table" text, filters jsonb,
+		"all" boolean DEFAULT false)
+	RETURNS bigint LANGUAGE sql VOLATILE
+	RETURN (plugin_storage._plugin_row_raise($1, 'delete', jsonb_build_object(
+		'table', $2, 'filters', $3, 'all', $4)) ->> 'deleted')::bigint;
+
+-- Privileges: the bridge may call the row entry points; PUBLIC may not (the
+-- REVOKE above ran before these functions existed).
+REVOKE ALL ON FUNCTION
+	plugin_storage.plugin_row(text, text, jsonb),
+	plugin_storage._plugin_row_raise(text, text, jsonb),
+	plugin_storage.plugin_row_define(text, text, jsonb, jsonb, jsonb, jsonb),
+	plugin_storage.plugin_row_describe(text, text),
+	plugin_storage.plugin_row_tables(text),
+	plugin_storage.plugin_row_drop_table(text, text),
+	plugin_storage.plugin_row_insert(text, text, jsonb),
+	plugin_storage.plugin_row_insert_many(text, text, jsonb),
+	plugin_storage.plugin_row_upsert(text, text, jsonb, text[]),
+	plugin_storage.plugin_row_select(text, text, jsonb),
+	plugin_storage.plugin_row_search(text, text, jsonb, jsonb, integer, integer, text[]),
+	plugin_storage.plugin_row_aggregate(text, text, jsonb, text[], jsonb, jsonb, integer),
+	plugin_storage.plugin_row_update(text, text, jsonb, jsonb, boolean),
+	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	plugin_storage.plugin_row(text, text, jsonb),
+	plugin_storage._plugin_row_raise(text, text, jsonb),
+	plugin_storage.plugin_row_define(text, text, jsonb, jsonb, jsonb, jsonb),
+	plugin_storage.plugin_row_describe(text, text),
+	plugin_storage.plugin_row_tables(text),
+	plugin_storage.plugin_row_drop_table(text, text),
+	plugin_storage.plugin_row_insert(text, text, jsonb),
+	plugin_storage.plugin_row_insert_many(text, text, jsonb),
+	plugin_storage.plugin_row_upsert(text, text, jsonb, text[]),
+	plugin_storage.plugin_row_select(text, text, jsonb),
+	plugin_storage.plugin_row_search(text, text, jsonb, jsonb, integer, integer, text[]),
+	plugin_storage.plugin_row_aggregate(text, text, jsonb, text[], jsonb, jsonb, integer),
+	plugin_storage.plugin_row_update(text, text, jsonb, jsonb, boolean),
+	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
+	TO plugin_storage_bridge;

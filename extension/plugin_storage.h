@@ -146,6 +146,10 @@ extern void PsKvFreePlans(PsPlugin *plugin);
 /* kv_sql.c */
 extern SPIPlanPtr PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which);
 
+/* row tier: row.c */
+extern Jsonb *PsRowExecute(const char *plugin, const char *op,
+						   Jsonb *request, PsError *err);
+
 /* sweep.c */
 extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
 extern void PsSweepRegisterWorker(void);

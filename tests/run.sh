@@ -6,13 +6,14 @@
 #   SUITES="regress" bash tests/run.sh
 #
 # Suites: meta (control file, META.json and Makefile agree on the version),
-# regress (pg_regress, `make installcheck`), bridge (NATS integration tests,
+# regress (pg_regress, `make installcheck`), row_concurrency (concurrent
+# atomic updates, tests/row_concurrency.sh), bridge (NATS integration tests,
 # tests/bridge/run.sh).  Each prints its closing count line; the last
 # line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"meta regress bridge"}
+suites=${SUITES:-"meta regress row_concurrency bridge"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
@@ -76,17 +77,21 @@ run_meta() {
 	failed=$((failed + bad))
 }
 
-run_bridge() {
-	local out
-	out=$(bash tests/bridge/run.sh 2>&1 | tee /dev/stderr | grep -E '^bridge: [0-9]+ passed, [0-9]+ failed' | tail -1)
+# Run a suite script that prints "<name>: N passed, N failed"; add its counts
+run_script() {
+	local name=$1 script=$2 out
+	out=$(bash "$script" 2>&1 | tee /dev/stderr | grep -E "^$name: [0-9]+ passed, [0-9]+ failed" | tail -1)
 	if [ -z "$out" ]; then
-		echo "bridge: 0 passed, 1 failed"
+		echo "$name: 0 passed, 1 failed"
 		failed=$((failed + 1))
 		return
 	fi
-	passed=$((passed + $(echo "$out" | sed -E 's/^bridge: ([0-9]+) passed.*/\1/')))
+	passed=$((passed + $(echo "$out" | sed -E 's/^[a-z_]+: ([0-9]+) passed.*/\1/')))
 	failed=$((failed + $(echo "$out" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
 }
+
+run_row_concurrency() { run_script row_concurrency tests/row_concurrency.sh; }
+run_bridge() { run_script bridge tests/bridge/run.sh; }
 
 for s in $suites; do
 	"run_$s"

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/row_sql.sh: the row tier's SQL entry point against hand-written SQL.
+#
+# In one run, on one throwaway cluster, pgbench drives
+#   ext search    plugin_row('bench', 'search', {filters: game = g, score >= s,
+#                 sort: score desc, limit: 10})
+#   plain search  SELECT <the same columns> ... WHERE game = :g AND score >= :s
+#                 ORDER BY score DESC LIMIT 10   (an index on (game, score))
+#   json search   the plain search, answered as the same JSON reply by SQL
+#                 (jsonb_build_object('rows', jsonb_agg(to_jsonb(r)), ...))
+#   ext update    plugin_row('bench', 'update', {filters: player = p,
+#                 operations: score $inc 10, streak $max v})
+#   plain update  UPDATE ... SET score = COALESCE(score, 0) + 10,
+#                 streak = GREATEST(streak, :v), updated_at = now() WHERE player = ...
+#   json update   the plain update, answered as {"updated": n}
+# on identical tables (the plugin's made by define, the plain one by hand, same
+# columns, defaults, indexes and rows), in prepared mode, interleaving the
+# sides over ROUNDS rounds, and prints the median throughput of each and the
+# ratios extension/plain and extension/json.
+#
+#   bash bench/row_sql.sh                CLIENTS=4 DURATION=10 ROUNDS=3 ROWS=100000
+#
+# The plain side does less than the extension by design: no plugin lookup, no
+# role switch, no catalog check, no JSON in or out (its rows go to pgbench as
+# text columns; the extension's come back as one jsonb).  The ratio
+# extension/plain is what the isolation, the validation and the wire format
+# cost; extension/json compares with SQL that gives the same reply.  Commits
+# are durable (fsync on, synchronous_commit on).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+clients=${CLIENTS:-4}
+duration=${DURATION:-10}
+rounds=${ROUNDS:-3}
+rows=${ROWS:-100000}
+export PATH="$(bash scripts/deps.sh):$PATH"
+make -s >/dev/null && make -s install >/dev/null
+
+work=$(mktemp -d /tmp/plugin_storage_bench.XXXXXX)
+chmod 755 "$work"
+trap 'scripts/pg-cluster.sh stop "$work/pg"; rm -rf "$work"' EXIT
+eval "$(PS_SWEEP_DB=postgres scripts/pg-cluster.sh start "$work/pg" 54342)"
+psql -X -q -v ON_ERROR_STOP=1 -v rows="$rows" -d postgres -f bench/row_sql/setup.sql >/dev/null
+
+# Run one pgbench; print its tps
+tps() {
+	pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$duration" \
+		-D rows="$rows" -f "bench/row_sql/$1.sql" postgres 2>/dev/null |
+		sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
+}
+
+# The median of the numbers on stdin
+median() {
+	sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# Check that the three sides answer the same rows before timing them
+check() {
+	local half=$((rows / 2))
+	local ext plain json
+	ext=$(psql -X -A -t -d postgres -c "SELECT jsonb_path_query_array(plugin_storage.plugin_row('bench', 'search',
+		'{\"table\": \"scores\", \"filters\": {\"game\": 7, \"score\": {\"\$gte\": $half}}, \"sort\": {\"field\": \"score\", \"order\": \"desc\"}, \"limit\": 10}'), '\$.rows[*].id')")
+	plain=$(psql -X -A -t -d postgres -c "SELECT jsonb_agg(id) FROM (SELECT id FROM bench_plain.scores
+		WHERE game = 7 AND score >= $half ORDER BY score DESC LIMIT 10) s")
+	json=$(psql -X -A -t -d postgres -c "SELECT jsonb_path_query_array(j, '\$.rows[*].id') FROM
+		($(sed -e '/^\\/d' -e "s/:g/7/; s/:s/$half/; s/;\$//" bench/row_sql/json_search.sql)) AS q(j)")
+	[ "$ext" = "$plain" ] && [ "$ext" = "$json" ] ||
+		{ echo "row_sql: search answers differ: $ext, $plain, $json" >&2; exit 1; }
+}
+check
+
+echo "plugin_storage rows through SQL vs hand-written SQL: $(nproc) cores, $clients clients, ${duration}s x $rounds rounds, $rows rows"
+echo "$(pgbench --version), $(uname -r)"
+echo
+printf '| %-6s | %10s | %11s | %15s | %8s | %7s |\n' op "plain tps" "json tps" "plugin_row tps" "vs plain" "vs json"
+printf '|--------|------------|-------------|-----------------|----------|---------|\n'
+for op in search update; do
+	: >"$work/plain_$op" && : >"$work/json_$op" && : >"$work/ext_$op"
+	for _ in $(seq 1 "$rounds"); do
+		tps "plain_$op" >>"$work/plain_$op"
+		tps "json_$op" >>"$work/json_$op"
+		tps "ext_$op" >>"$work/ext_$op"
+	done
+	p=$(median <"$work/plain_$op")
+	j=$(median <"$work/json_$op")
+	e=$(median <"$work/ext_$op")
+	printf '| %-6s | %10.0f | %11.0f | %15.0f | %7.2fx | %6.2fx |\n' "$op" "$p" "$j" "$e" \
+		"$(awk -v e="$e" -v p="$p" 'BEGIN {print e / p}')" "$(awk -v e="$e" -v j="$j" 'BEGIN {print e / j}')"
+done
