@@ -28,7 +28,7 @@
 #include "miscadmin.h"
 
 /* The plugin whose request is running in this backend, or NULL */
-PsPlugin   *ps_current_plugin = NULL;
+PsPlugin *ps_current_plugin = NULL;
 
 /* The subtransaction that was current when the request began */
 static SubTransactionId ps_entered_subid = InvalidSubTransactionId;
@@ -45,10 +45,9 @@ PsEnterPlugin(PsPlugin *plugin, PsSavedContext *saved)
 						   ps_current_plugin->name)));
 
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	SetUserIdAndSecContext(plugin->roleid,
-						   saved->sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	SetUserIdAndSecContext(plugin->roleid, saved->sec_context |
+											   SECURITY_LOCAL_USERID_CHANGE |
+											   SECURITY_RESTRICTED_OPERATION);
 	PushOverrideSearchPath(&plugin->search_path);
 	ps_current_plugin = plugin;
 	ps_entered_subid = GetCurrentSubTransactionId();

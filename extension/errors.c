@@ -17,8 +17,8 @@
 /* Map of wire codes to SQLSTATEs, for the raising SQL API */
 typedef struct PsErrorCode
 {
-	const char *code;			/* wire code */
-	int			sqlstate;		/* what the typed SQL functions raise */
+	const char *code; /* wire code */
+	int sqlstate;	  /* what the typed SQL functions raise */
 } PsErrorCode;
 
 static const PsErrorCode ps_error_codes[] = {
@@ -33,15 +33,15 @@ static const PsErrorCode ps_error_codes[] = {
 
 /* Record an expected failure with its wire code and a formatted message */
 void
-PsSetError(PsError *err, const char *code, const char *fmt,...)
+PsSetError(PsError *err, const char *code, const char *fmt, ...)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	for (;;)
 	{
-		va_list		args;
-		int			needed;
+		va_list args;
+		int needed;
 
 		va_start(args, fmt);
 		needed = appendStringInfoVA(&buf, fmt, args);
@@ -58,7 +58,7 @@ PsSetError(PsError *err, const char *code, const char *fmt,...)
 Jsonb *
 PsErrorJsonb(const PsError *err)
 {
-	PsReply		r;
+	PsReply r;
 
 	PsReplyBegin(&r);
 	PsReplyBeginObject(&r, "error");
@@ -72,14 +72,12 @@ PsErrorJsonb(const PsError *err)
 void
 PsRaiseError(const PsError *err)
 {
-	int			sqlstate = ERRCODE_INTERNAL_ERROR;
+	int sqlstate = ERRCODE_INTERNAL_ERROR;
 
 	for (int i = 0; i < (int) lengthof(ps_error_codes); i++)
 		if (strcmp(ps_error_codes[i].code, err->code) == 0)
 			sqlstate = ps_error_codes[i].sqlstate;
-	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg_internal("%s", err->message),
-			 errdetail("plugin_storage error code: %s.", err->code)));
+	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", err->message),
+					errdetail("plugin_storage error code: %s.", err->code)));
 	pg_unreachable();
 }

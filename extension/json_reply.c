@@ -23,7 +23,7 @@
 void
 PsReplyKey(PsReply *r, const char *key)
 {
-	JsonbValue	k;
+	JsonbValue k;
 
 	if (key == NULL)
 		return;
@@ -53,7 +53,7 @@ PsReplyBegin(PsReply *r)
 void
 PsReplyString(PsReply *r, const char *key, const char *val, int len)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvString;
 	v.val.string.val = (char *) val;
@@ -65,7 +65,7 @@ PsReplyString(PsReply *r, const char *key, const char *val, int len)
 void
 PsReplyBool(PsReply *r, const char *key, bool val)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvBool;
 	v.val.boolean = val;
@@ -76,7 +76,7 @@ PsReplyBool(PsReply *r, const char *key, bool val)
 void
 PsReplyNumeric(PsReply *r, const char *key, Datum num)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvNumeric;
 	v.val.numeric = DatumGetNumeric(num);
@@ -94,7 +94,7 @@ PsReplyInt64(PsReply *r, const char *key, int64 val)
 void
 PsReplyNull(PsReply *r, const char *key)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	v.type = jbvNull;
 	PsReplyValue(r, key, &v);
@@ -104,7 +104,7 @@ PsReplyNull(PsReply *r, const char *key)
 void
 PsReplyTimestamp(PsReply *r, const char *key, Datum ts, bool isnull)
 {
-	char		buf[MAXDATELEN + 1];
+	char buf[MAXDATELEN + 1];
 
 	if (isnull)
 	{
@@ -119,7 +119,7 @@ PsReplyTimestamp(PsReply *r, const char *key, Datum ts, bool isnull)
 void
 PsReplyJsonb(PsReply *r, const char *key, Jsonb *val)
 {
-	JsonbValue	v;
+	JsonbValue v;
 
 	if (JB_ROOT_IS_SCALAR(val))
 	{
@@ -138,10 +138,10 @@ PsReplyJsonb(PsReply *r, const char *key, Jsonb *val)
 void
 PsReplyBytesB64(PsReply *r, const char *key, bytea *val)
 {
-	int			len = VARSIZE_ANY_EXHDR(val);
-	int			enclen = pg_b64_enc_len(len);
-	char	   *buf = palloc(enclen + 1);
-	int			n;
+	int len = VARSIZE_ANY_EXHDR(val);
+	int enclen = pg_b64_enc_len(len);
+	char *buf = palloc(enclen + 1);
+	int n;
 
 	n = pg_b64_encode(VARDATA_ANY(val), len, buf, enclen);
 	if (n < 0)

@@ -23,7 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-typedef Jsonb *(*PsKvHandler) (PsPlugin *p, PsKvRequest *r, PsError *err);
+typedef Jsonb *(*PsKvHandler)(PsPlugin *p, PsKvRequest *r, PsError *err);
 
 /*
  * Run one of the plugin's statements; returns rows processed.  SPI leaves its
@@ -35,8 +35,8 @@ PsRun(PsPlugin *p, PsKvRequest *r, PsKvPlan which, Datum *args,
 	  const char *nulls, bool read_only, long limit)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	SPIPlanPtr	plan = PsKvPlanFor(p, r->scope, which);
-	int			rc = SPI_execute_plan(plan, args, nulls, read_only, limit);
+	SPIPlanPtr plan = PsKvPlanFor(p, r->scope, which);
+	int rc = SPI_execute_plan(plan, args, nulls, read_only, limit);
 
 	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
@@ -57,8 +57,8 @@ PsCol(uint64 row, int col, bool *isnull)
 static int64
 PsColInt64(uint64 row, int col)
 {
-	bool		isnull;
-	Datum		d = PsCol(row, col, &isnull);
+	bool isnull;
+	Datum d = PsCol(row, col, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(d);
 }
@@ -91,10 +91,10 @@ static void
 PsReplyStoredValue(PsReply *out, const char *jkey, const char *bkey,
 				   uint64 row, int vcol, int bcol)
 {
-	bool		vnull;
-	bool		bnull;
-	Datum		v = PsCol(row, vcol, &vnull);
-	Datum		b = PsCol(row, bcol, &bnull);
+	bool vnull;
+	bool bnull;
+	Datum v = PsCol(row, vcol, &vnull);
+	Datum b = PsCol(row, bcol, &bnull);
 
 	if (!bnull)
 		PsReplyBytesB64(out, bkey, DatumGetByteaPP(b));
@@ -108,8 +108,8 @@ PsReplyStoredValue(PsReply *out, const char *jkey, const char *bkey,
 static void
 PsReplyTsCol(PsReply *out, const char *key, uint64 row, int col)
 {
-	bool		isnull;
-	Datum		d = PsCol(row, col, &isnull);
+	bool isnull;
+	Datum d = PsCol(row, col, &isnull);
 
 	PsReplyTimestamp(out, key, d, isnull);
 }
@@ -118,8 +118,8 @@ PsReplyTsCol(PsReply *out, const char *key, uint64 row, int col)
 static bool
 PsCheckQuota(PsPlugin *p, PsKvRequest *r, int64 new_keys, PsError *err)
 {
-	Datum		args[1] = {PointerGetDatum(r->ns)};
-	int64		live;
+	Datum args[1] = {PointerGetDatum(r->ns)};
+	int64 live;
 
 	if (ps_max_keys_per_plugin <= 0 || new_keys <= 0)
 		return true;
@@ -130,8 +130,8 @@ PsCheckQuota(PsPlugin *p, PsKvRequest *r, int64 new_keys, PsError *err)
 		PsSetError(err, "too_large",
 				   "%s \"%s\" holds " INT64_FORMAT " keys; the quota is %d",
 				   r->scope == PS_SCOPE_PLUGIN ? "plugin" : "workspace",
-				   r->scope == PS_SCOPE_PLUGIN ? p->name : p->workspace,
-				   live, ps_max_keys_per_plugin);
+				   r->scope == PS_SCOPE_PLUGIN ? p->name : p->workspace, live,
+				   ps_max_keys_per_plugin);
 		return false;
 	}
 	return true;
@@ -141,8 +141,8 @@ PsCheckQuota(PsPlugin *p, PsKvRequest *r, int64 new_keys, PsError *err)
 static bool
 PsKeyExists(PsPlugin *p, PsKvRequest *r, text *key)
 {
-	Datum		args[3];
-	char		nulls[3];
+	Datum args[3];
+	char nulls[3];
 
 	PsKeyArgs(r, key, args, nulls);
 	return PsRun(p, r, PS_PLAN_EXISTS, args, nulls, true, 1) > 0;
@@ -152,12 +152,13 @@ PsKeyExists(PsPlugin *p, PsKvRequest *r, text *key)
 static Jsonb *
 PsKvSet(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[7];
-	char		nulls[7];
-	bool		cas = (r->present & PS_F_IF_REVISION) != 0;
-	PsKvPlan	which = cas ? PS_PLAN_SET_IF_REVISION :
-		r->if_absent ? PS_PLAN_SET_IF_ABSENT : PS_PLAN_SET;
-	PsReply		out;
+	Datum args[7];
+	char nulls[7];
+	bool cas = (r->present & PS_F_IF_REVISION) != 0;
+	PsKvPlan which = cas			? PS_PLAN_SET_IF_REVISION
+					 : r->if_absent ? PS_PLAN_SET_IF_ABSENT
+									: PS_PLAN_SET;
+	PsReply out;
 
 	if (ps_max_keys_per_plugin > 0 && !cas &&
 		!PsKeyExists(p, r, r->item.key) && !PsCheckQuota(p, r, 1, err))
@@ -168,7 +169,8 @@ PsKvSet(PsPlugin *p, PsKvRequest *r, PsError *err)
 	if (PsRun(p, r, which, args, nulls, false, 0) == 0)
 	{
 		if (cas)
-			PsSetError(err, "conflict", "key \"%s\" is not at revision " INT64_FORMAT,
+			PsSetError(err, "conflict",
+					   "key \"%s\" is not at revision " INT64_FORMAT,
 					   text_to_cstring(r->item.key), r->if_revision);
 		else
 			PsSetError(err, "conflict", "key \"%s\" already exists",
@@ -186,9 +188,9 @@ PsKvSet(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvGet(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[3];
-	char		nulls[3];
-	PsReply		out;
+	Datum args[3];
+	char nulls[3];
+	PsReply out;
 
 	PsKeyArgs(r, r->item.key, args, nulls);
 	PsReplyBegin(&out);
@@ -211,15 +213,15 @@ PsKvGet(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvDelete(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[3];
-	char		nulls[3];
-	bool		deleted = false;
-	PsReply		out;
+	Datum args[3];
+	char nulls[3];
+	bool deleted = false;
+	PsReply out;
 
 	PsKeyArgs(r, r->item.key, args, nulls);
 	if (PsRun(p, r, PS_PLAN_DELETE, args, nulls, false, 0) > 0)
 	{
-		bool		isnull;
+		bool isnull;
 
 		deleted = DatumGetBool(PsCol(0, 1, &isnull));
 	}
@@ -236,7 +238,7 @@ PsKvDelete(PsPlugin *p, PsKvRequest *r, PsError *err)
 static text *
 PsPrefixUpperBound(text *prefix)
 {
-	int			len = VARSIZE_ANY_EXHDR(prefix);
+	int len = VARSIZE_ANY_EXHDR(prefix);
 	unsigned char *buf = palloc(len + 4);
 
 	memcpy(buf, VARDATA_ANY(prefix), len);
@@ -244,8 +246,8 @@ PsPrefixUpperBound(text *prefix)
 	{
 		while (len > 0)
 		{
-			int			start = len - 1;
-			pg_wchar	c;
+			int start = len - 1;
+			pg_wchar c;
 
 			while (start > 0 && (buf[start] & 0xC0) == 0x80)
 				start--;
@@ -254,8 +256,8 @@ PsPrefixUpperBound(text *prefix)
 			{
 				c = (c + 1 == 0xD800) ? 0xE000 : c + 1;
 				unicode_to_utf8(c, buf + start);
-				return cstring_to_text_with_len((char *) buf,
-												start + pg_utf_mblen(buf + start));
+				return cstring_to_text_with_len(
+					(char *) buf, start + pg_utf_mblen(buf + start));
 			}
 			len = start;
 		}
@@ -277,12 +279,13 @@ PsPrefixUpperBound(text *prefix)
 static Jsonb *
 PsKvList(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[6];
-	char		nulls[6] = "      ";
-	text	   *upper = VARSIZE_ANY_EXHDR(r->prefix) > 0 ?
-		PsPrefixUpperBound(r->prefix) : NULL;
-	uint64		n;
-	PsReply		out;
+	Datum args[6];
+	char nulls[6] = "      ";
+	text *upper = VARSIZE_ANY_EXHDR(r->prefix) > 0
+					  ? PsPrefixUpperBound(r->prefix)
+					  : NULL;
+	uint64 n;
+	PsReply out;
 
 	args[0] = PointerGetDatum(r->ns);
 	args[1] = PointerGetDatum(r->collection);
@@ -296,18 +299,19 @@ PsKvList(PsPlugin *p, PsKvRequest *r, PsError *err)
 	PsReplyBeginArray(&out, "keys");
 	for (uint64 i = 0; i < n && i < (uint64) r->limit; i++)
 	{
-		bool		isnull;
-		text	   *key = DatumGetTextPP(PsCol(i, 1, &isnull));
+		bool isnull;
+		text *key = DatumGetTextPP(PsCol(i, 1, &isnull));
 
 		PsReplyString(&out, NULL, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
 	}
 	PsReplyEndArray(&out);
 	if (n > (uint64) r->limit)
 	{
-		bool		isnull;
-		text	   *last = DatumGetTextPP(PsCol(r->limit - 1, 1, &isnull));
+		bool isnull;
+		text *last = DatumGetTextPP(PsCol(r->limit - 1, 1, &isnull));
 
-		PsReplyString(&out, "next_cursor", VARDATA_ANY(last), VARSIZE_ANY_EXHDR(last));
+		PsReplyString(&out, "next_cursor", VARDATA_ANY(last),
+					  VARSIZE_ANY_EXHDR(last));
 	}
 	else
 		PsReplyNull(&out, "next_cursor");
@@ -318,9 +322,9 @@ PsKvList(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvIncr(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[5];
-	char		nulls[5];
-	PsReply		out;
+	Datum args[5];
+	char nulls[5];
+	PsReply out;
 
 	if (ps_max_keys_per_plugin > 0 && !PsKeyExists(p, r, r->item.key) &&
 		!PsCheckQuota(p, r, 1, err))
@@ -332,9 +336,11 @@ PsKvIncr(PsPlugin *p, PsKvRequest *r, PsError *err)
 	nulls[4] = r->item.has_ttl ? ' ' : 'n';
 	if (PsRun(p, r, PS_PLAN_INCR, args, nulls, false, 0) == 0)
 	{
-		PsSetError(err, "type_mismatch",
-				   "key \"%s\" does not hold an integer, or adding " INT64_FORMAT " would overflow a bigint",
-				   text_to_cstring(r->item.key), r->by);
+		PsSetError(
+			err, "type_mismatch",
+			"key \"%s\" does not hold an integer, or adding " INT64_FORMAT
+			" would overflow a bigint",
+			text_to_cstring(r->item.key), r->by);
 		return NULL;
 	}
 	PsReplyBegin(&out);
@@ -348,7 +354,7 @@ PsKvIncr(PsPlugin *p, PsKvRequest *r, PsError *err)
 static ArrayType *
 PsKeyArray(text **keys, int n)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * n);
+	Datum *elems = palloc(sizeof(Datum) * n);
 
 	for (int i = 0; i < n; i++)
 		elems[i] = PointerGetDatum(keys[i]);
@@ -360,7 +366,7 @@ static bool
 PsTextEqual(text *a, text *b)
 {
 	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+		   memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
 /* The result row whose first column equals key, or -1 */
@@ -369,7 +375,7 @@ PsFindRow(text *key, uint64 nrows)
 {
 	for (uint64 i = 0; i < nrows; i++)
 	{
-		bool		isnull;
+		bool isnull;
 
 		if (PsTextEqual(DatumGetTextPP(PsCol(i, 1, &isnull)), key))
 			return i;
@@ -381,10 +387,10 @@ PsFindRow(text *key, uint64 nrows)
 static Jsonb *
 PsKvMget(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[3];
-	char		nulls[3] = "   ";
-	uint64		n;
-	PsReply		out;
+	Datum args[3];
+	char nulls[3] = "   ";
+	uint64 n;
+	PsReply out;
 
 	args[0] = PointerGetDatum(r->ns);
 	args[1] = PointerGetDatum(r->collection);
@@ -394,7 +400,7 @@ PsKvMget(PsPlugin *p, PsKvRequest *r, PsError *err)
 	PsReplyBeginArray(&out, "items");
 	for (int i = 0; i < r->nkeys; i++)
 	{
-		int64		row = PsFindRow(r->keys[i], n);
+		int64 row = PsFindRow(r->keys[i], n);
 
 		PsReplyBeginObject(&out, NULL);
 		PsReplyString(&out, "key", VARDATA_ANY(r->keys[i]),
@@ -418,11 +424,11 @@ PsKvMget(PsPlugin *p, PsKvRequest *r, PsError *err)
 static int64
 PsCountNewKeys(PsPlugin *p, PsKvRequest *r)
 {
-	text	  **keys = palloc(sizeof(text *) * r->nitems);
-	Datum		args[3];
-	char		nulls[3] = "   ";
-	int64		fresh = 0;
-	uint64		n;
+	text **keys = palloc(sizeof(text *) * r->nitems);
+	Datum args[3];
+	char nulls[3] = "   ";
+	int64 fresh = 0;
+	uint64 n;
 
 	for (int i = 0; i < r->nitems; i++)
 		keys[i] = r->items[i].key;
@@ -432,7 +438,7 @@ PsCountNewKeys(PsPlugin *p, PsKvRequest *r)
 	n = PsRun(p, r, PS_PLAN_MGET, args, nulls, true, 0);
 	for (int i = 0; i < r->nitems; i++)
 	{
-		bool		dup = false;
+		bool dup = false;
 
 		for (int j = 0; j < i && !dup; j++)
 			dup = PsTextEqual(keys[i], keys[j]);
@@ -446,7 +452,7 @@ PsCountNewKeys(PsPlugin *p, PsKvRequest *r)
 static Jsonb *
 PsKvMset(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	PsReply		out;
+	PsReply out;
 
 	if (ps_max_keys_per_plugin > 0 &&
 		!PsCheckQuota(p, r, PsCountNewKeys(p, r), err))
@@ -456,8 +462,8 @@ PsKvMset(PsPlugin *p, PsKvRequest *r, PsError *err)
 	PsReplyBeginArray(&out, "revisions");
 	for (int i = 0; i < r->nitems; i++)
 	{
-		Datum		args[6];
-		char		nulls[6];
+		Datum args[6];
+		char nulls[6];
 
 		PsSetArgs(r, &r->items[i], args, nulls);
 		PsRun(p, r, PS_PLAN_SET, args, nulls, false, 0);
@@ -480,9 +486,9 @@ PsCollectionArgs(PsKvRequest *r, Datum *args, char *nulls)
 static Jsonb *
 PsKvCount(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[2];
-	char		nulls[2];
-	PsReply		out;
+	Datum args[2];
+	char nulls[2];
+	PsReply out;
 
 	PsCollectionArgs(r, args, nulls);
 	PsRun(p, r, PS_PLAN_COUNT, args, nulls, true, 1);
@@ -495,7 +501,7 @@ PsKvCount(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvExists(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	PsReply		out;
+	PsReply out;
 
 	PsReplyBegin(&out);
 	PsReplyBool(&out, "exists", PsKeyExists(p, r, r->item.key));
@@ -506,9 +512,9 @@ PsKvExists(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvClear(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[2];
-	char		nulls[2];
-	PsReply		out;
+	Datum args[2];
+	char nulls[2];
+	PsReply out;
 
 	PsCollectionArgs(r, args, nulls);
 	PsRun(p, r, PS_PLAN_CLEAR, args, nulls, false, 0);
@@ -523,10 +529,10 @@ PsKvClear(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvCollections(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[2];
-	char		nulls[2] = "  ";
-	uint64		n;
-	PsReply		out;
+	Datum args[2];
+	char nulls[2] = "  ";
+	uint64 n;
+	PsReply out;
 
 	args[0] = PointerGetDatum(r->ns);
 	args[1] = Int64GetDatum(PS_MAX_PAGE + 1);
@@ -535,8 +541,8 @@ PsKvCollections(PsPlugin *p, PsKvRequest *r, PsError *err)
 	PsReplyBeginArray(&out, "collections");
 	for (uint64 i = 0; i < n && i < PS_MAX_PAGE; i++)
 	{
-		bool		isnull;
-		text	   *c = DatumGetTextPP(PsCol(i, 1, &isnull));
+		bool isnull;
+		text *c = DatumGetTextPP(PsCol(i, 1, &isnull));
 
 		PsReplyString(&out, NULL, VARDATA_ANY(c), VARSIZE_ANY_EXHDR(c));
 	}
@@ -549,10 +555,10 @@ PsKvCollections(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvAll(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[4];
-	char		nulls[4];
-	uint64		n;
-	PsReply		out;
+	Datum args[4];
+	char nulls[4];
+	uint64 n;
+	PsReply out;
 
 	PsCollectionArgs(r, args, nulls);
 	args[2] = Int64GetDatum(r->limit + 1);
@@ -563,8 +569,8 @@ PsKvAll(PsPlugin *p, PsKvRequest *r, PsError *err)
 	PsReplyBeginArray(&out, "documents");
 	for (uint64 i = 0; i < n && i < (uint64) r->limit; i++)
 	{
-		bool		isnull;
-		text	   *key = DatumGetTextPP(PsCol(i, 1, &isnull));
+		bool isnull;
+		text *key = DatumGetTextPP(PsCol(i, 1, &isnull));
 
 		PsReplyBeginObject(&out, NULL);
 		PsReplyString(&out, "id", VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
@@ -587,9 +593,9 @@ PsKvAll(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvExpire(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[4];
-	char		nulls[4];
-	PsReply		out;
+	Datum args[4];
+	char nulls[4];
+	PsReply out;
 
 	PsKeyArgs(r, r->item.key, args, nulls);
 	args[3] = Float8GetDatum(r->item.ttl);
@@ -610,11 +616,11 @@ PsKvExpire(PsPlugin *p, PsKvRequest *r, PsError *err)
 static Jsonb *
 PsKvTtl(PsPlugin *p, PsKvRequest *r, PsError *err)
 {
-	Datum		args[3];
-	char		nulls[3];
-	bool		isnull;
-	Datum		secs;
-	PsReply		out;
+	Datum args[3];
+	char nulls[3];
+	bool isnull;
+	Datum secs;
+	PsReply out;
 
 	PsKeyArgs(r, r->item.key, args, nulls);
 	PsReplyBegin(&out);
@@ -657,18 +663,20 @@ static const PsKvHandler ps_kv_handlers[] = {
 PsPlugin *
 PsFindRequestPlugin(const char *plugin, PsError *err)
 {
-	PsPlugin   *p;
+	PsPlugin *p;
 
 	if (!PsValidPluginName(plugin, strlen(plugin)))
 	{
 		PsSetError(err, "invalid_request",
-				   "invalid plugin name \"%.64s\": use 1 to 63 of a-z, 0-9, _ and -, starting with a letter or digit",
+				   "invalid plugin name \"%.64s\": use 1 to 63 of a-z, 0-9, _ "
+				   "and -, starting with a letter or digit",
 				   plugin);
 		return NULL;
 	}
 	p = PsLookupPlugin(plugin);
 	if (p == NULL)
-		PsSetError(err, "not_found", "plugin \"%s\" is not registered", plugin);
+		PsSetError(err, "not_found", "plugin \"%s\" is not registered",
+				   plugin);
 	return p;
 }
 
@@ -676,11 +684,11 @@ PsFindRequestPlugin(const char *plugin, PsError *err)
 Jsonb *
 PsKvExecute(const char *plugin, const char *op, Jsonb *request, PsError *err)
 {
-	PsPlugin   *p = PsFindRequestPlugin(plugin, err);
+	PsPlugin *p = PsFindRequestPlugin(plugin, err);
 	PsKvRequest req;
 	PsSavedContext saved;
 	MemoryContext outer = CurrentMemoryContext;
-	Jsonb	   *result;
+	Jsonb *result;
 
 	if (p == NULL || !PsKvParseRequest(p, op, request, &req, err))
 		return NULL;
@@ -688,7 +696,7 @@ PsKvExecute(const char *plugin, const char *op, Jsonb *request, PsError *err)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(outer);
-	result = ps_kv_handlers[req.op] (p, &req, err);
+	result = ps_kv_handlers[req.op](p, &req, err);
 	SPI_finish();
 	PsLeavePlugin(&saved);
 	return result;
@@ -714,8 +722,8 @@ PG_FUNCTION_INFO_V1(plugin_kv);
 Datum
 plugin_kv(PG_FUNCTION_ARGS)
 {
-	PsError		err = {0};
-	Jsonb	   *result = PsKvCall(fcinfo, &err);
+	PsError err = {0};
+	Jsonb *result = PsKvCall(fcinfo, &err);
 
 	PG_RETURN_JSONB_P(result ? result : PsErrorJsonb(&err));
 }
@@ -726,8 +734,8 @@ PG_FUNCTION_INFO_V1(plugin_kv_raise);
 Datum
 plugin_kv_raise(PG_FUNCTION_ARGS)
 {
-	PsError		err = {0};
-	Jsonb	   *result = PsKvCall(fcinfo, &err);
+	PsError err = {0};
+	Jsonb *result = PsKvCall(fcinfo, &err);
 
 	if (result == NULL)
 		PsRaiseError(&err);

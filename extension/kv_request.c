@@ -20,17 +20,19 @@
 /* An operation's name and the fields it allows and requires */
 typedef struct PsKvOpSpec
 {
-	const char *name;			/* as on the wire */
-	PsKvOp		op;				/* the operation */
-	uint32		allowed;		/* PS_F_* it accepts */
-	uint32		required;		/* PS_F_* it needs */
+	const char *name; /* as on the wire */
+	PsKvOp op;		  /* the operation */
+	uint32 allowed;	  /* PS_F_* it accepts */
+	uint32 required;  /* PS_F_* it needs */
 } PsKvOpSpec;
 
 #define F_WHERE (PS_F_COLLECTION | PS_F_SCOPE)
 
 static const PsKvOpSpec ps_kv_ops[] = {
-	{"set", PS_KV_SET, F_WHERE | PS_F_KEY | PS_F_VALUE | PS_F_VALUE_B64 | PS_F_TTL |
-	PS_F_IF_ABSENT | PS_F_IF_REVISION, PS_F_KEY},
+	{"set", PS_KV_SET,
+	 F_WHERE | PS_F_KEY | PS_F_VALUE | PS_F_VALUE_B64 | PS_F_TTL |
+		 PS_F_IF_ABSENT | PS_F_IF_REVISION,
+	 PS_F_KEY},
 	{"get", PS_KV_GET, F_WHERE | PS_F_KEY, PS_F_KEY},
 	{"delete", PS_KV_DELETE, F_WHERE | PS_F_KEY, PS_F_KEY},
 	{"list", PS_KV_LIST, F_WHERE | PS_F_PREFIX | PS_F_LIMIT | PS_F_CURSOR, 0},
@@ -43,14 +45,16 @@ static const PsKvOpSpec ps_kv_ops[] = {
 	{"collections", PS_KV_COLLECTIONS, PS_F_SCOPE, 0},
 	{"drop", PS_KV_DROP, F_WHERE, PS_F_COLLECTION},
 	{"all", PS_KV_ALL, F_WHERE | PS_F_LIMIT | PS_F_OFFSET, 0},
-	{"expire", PS_KV_EXPIRE, F_WHERE | PS_F_KEY | PS_F_TTL, PS_F_KEY | PS_F_TTL},
+	{"expire", PS_KV_EXPIRE, F_WHERE | PS_F_KEY | PS_F_TTL,
+	 PS_F_KEY | PS_F_TTL},
 	{"ttl", PS_KV_TTL, F_WHERE | PS_F_KEY, PS_F_KEY},
 };
 
 /* Field names, indexed by bit position */
 static const char *const ps_field_names[] = {
-	"key", "value", "value_b64", "ttl", "collection", "scope", "if_absent",
-	"if_revision", "prefix", "limit", "cursor", "by", "keys", "items", "offset",
+	"key",	  "value",	   "value_b64",	  "ttl",	"collection",
+	"scope",  "if_absent", "if_revision", "prefix", "limit",
+	"cursor", "by",		   "keys",		  "items",	"offset",
 };
 
 /* The PS_F_* bit of a field name, or 0 */
@@ -89,7 +93,8 @@ PsJsonTypeName(const JsonbValue *v)
 		case jbvBool:
 			return "a boolean";
 		case jbvBinary:
-			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+			return JsonContainerIsArray(v->val.binary.data) ? "an array"
+															: "an object";
 		default:
 			return "a JSON value";
 	}
@@ -102,18 +107,21 @@ PsGetText(const JsonbValue *v, const char *field, int minlen, int maxlen,
 {
 	if (v->type != jbvString)
 	{
-		PsSetError(err, "invalid_request", "field \"%s\" must be a string, not %s",
-				   field, PsJsonTypeName(v));
+		PsSetError(err, "invalid_request",
+				   "field \"%s\" must be a string, not %s", field,
+				   PsJsonTypeName(v));
 		return false;
 	}
 	if (v->val.string.len < minlen)
 	{
-		PsSetError(err, "invalid_request", "field \"%s\" must not be empty", field);
+		PsSetError(err, "invalid_request", "field \"%s\" must not be empty",
+				   field);
 		return false;
 	}
 	if (v->val.string.len > maxlen)
 	{
-		PsSetError(err, "too_large", "field \"%s\" is %d bytes, more than the limit of %d",
+		PsSetError(err, "too_large",
+				   "field \"%s\" is %d bytes, more than the limit of %d",
 				   field, v->val.string.len, maxlen);
 		return false;
 	}
@@ -126,26 +134,27 @@ static bool
 PsGetInt(const JsonbValue *v, const char *field, int64 min, int64 max,
 		 int64 *out, PsError *err)
 {
-	char	   *s;
-	char	   *dot;
-	char	   *end;
-	int64		val;
+	char *s;
+	char *dot;
+	char *end;
+	int64 val;
 
 	if (v->type != jbvNumeric)
 	{
-		PsSetError(err, "invalid_request", "field \"%s\" must be an integer, not %s",
-				   field, PsJsonTypeName(v));
+		PsSetError(err, "invalid_request",
+				   "field \"%s\" must be an integer, not %s", field,
+				   PsJsonTypeName(v));
 		return false;
 	}
-	s = DatumGetCString(DirectFunctionCall1(numeric_out,
-											NumericGetDatum(v->val.numeric)));
+	s = DatumGetCString(
+		DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 	dot = strchr(s, '.');
 	if (dot != NULL)
 	{
 		if (strspn(dot + 1, "0") != strlen(dot + 1))
 		{
-			PsSetError(err, "invalid_request", "field \"%s\" must be an integer, not %s",
-					   field, s);
+			PsSetError(err, "invalid_request",
+					   "field \"%s\" must be an integer, not %s", field, s);
 			return false;
 		}
 		*dot = '\0';
@@ -155,7 +164,8 @@ PsGetInt(const JsonbValue *v, const char *field, int64 min, int64 max,
 	if (errno != 0 || *end != '\0' || val < min || val > max)
 	{
 		PsSetError(err, "invalid_request",
-				   "field \"%s\" must be an integer from " INT64_FORMAT " to " INT64_FORMAT ", not %s",
+				   "field \"%s\" must be an integer from " INT64_FORMAT
+				   " to " INT64_FORMAT ", not %s",
 				   field, min, max, s);
 		return false;
 	}
@@ -167,7 +177,7 @@ PsGetInt(const JsonbValue *v, const char *field, int64 min, int64 max,
 static bool
 PsGetTtl(const JsonbValue *v, PsKvItem *item, PsError *err)
 {
-	double		secs;
+	double secs;
 
 	if (v->type == jbvNull)
 	{
@@ -181,13 +191,14 @@ PsGetTtl(const JsonbValue *v, PsKvItem *item, PsError *err)
 				   PsJsonTypeName(v));
 		return false;
 	}
-	secs = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-											  NumericGetDatum(v->val.numeric)));
+	secs = DatumGetFloat8(
+		DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 	if (!(secs > 0) || secs > PS_MAX_TTL_SECONDS)
 	{
-		PsSetError(err, "invalid_request",
-				   "field \"ttl\" must be more than 0 and at most %.0f seconds",
-				   PS_MAX_TTL_SECONDS);
+		PsSetError(
+			err, "invalid_request",
+			"field \"ttl\" must be more than 0 and at most %.0f seconds",
+			PS_MAX_TTL_SECONDS);
 		return false;
 	}
 	item->has_ttl = true;
@@ -199,11 +210,12 @@ PsGetTtl(const JsonbValue *v, PsKvItem *item, PsError *err)
 static bool
 PsGetValue(JsonbValue *v, PsKvItem *item, PsError *err)
 {
-	Jsonb	   *jb = JsonbValueToJsonb(v);
+	Jsonb *jb = JsonbValueToJsonb(v);
 
 	if ((int) (VARSIZE(jb) - VARHDRSZ) > ps_max_value_bytes)
 	{
-		PsSetError(err, "too_large", "value is %d bytes, more than the limit of %d",
+		PsSetError(err, "too_large",
+				   "value is %d bytes, more than the limit of %d",
 				   (int) (VARSIZE(jb) - VARHDRSZ), ps_max_value_bytes);
 		return false;
 	}
@@ -215,34 +227,39 @@ PsGetValue(JsonbValue *v, PsKvItem *item, PsError *err)
 static bool
 PsGetValueB64(const JsonbValue *v, PsKvItem *item, PsError *err)
 {
-	int			len;
-	int			declen;
-	bytea	   *b;
+	int len;
+	int declen;
+	bytea *b;
 
 	if (v->type != jbvString)
 	{
-		PsSetError(err, "invalid_request", "field \"value_b64\" must be a string, not %s",
+		PsSetError(err, "invalid_request",
+				   "field \"value_b64\" must be a string, not %s",
 				   PsJsonTypeName(v));
 		return false;
 	}
 	len = v->val.string.len;
 	if (pg_b64_dec_len(len) > ps_max_value_bytes + 3)
 	{
-		PsSetError(err, "too_large", "value is about %d bytes, more than the limit of %d",
+		PsSetError(err, "too_large",
+				   "value is about %d bytes, more than the limit of %d",
 				   pg_b64_dec_len(len), ps_max_value_bytes);
 		return false;
 	}
 	b = palloc(VARHDRSZ + pg_b64_dec_len(len) + 1);
-	declen = pg_b64_decode(v->val.string.val, len, VARDATA(b), pg_b64_dec_len(len) + 1);
+	declen = pg_b64_decode(v->val.string.val, len, VARDATA(b),
+						   pg_b64_dec_len(len) + 1);
 	if (declen < 0 || (len % 4) != 0)
 	{
-		PsSetError(err, "invalid_request", "field \"value_b64\" is not valid base64");
+		PsSetError(err, "invalid_request",
+				   "field \"value_b64\" is not valid base64");
 		return false;
 	}
 	if (declen > ps_max_value_bytes)
 	{
-		PsSetError(err, "too_large", "value is %d bytes, more than the limit of %d",
-				   declen, ps_max_value_bytes);
+		PsSetError(err, "too_large",
+				   "value is %d bytes, more than the limit of %d", declen,
+				   ps_max_value_bytes);
 		return false;
 	}
 	SET_VARSIZE(b, VARHDRSZ + declen);
@@ -295,24 +312,29 @@ PsParseField(uint32 bit, JsonbValue *v, PsKvRequest *req, PsKvItem *item,
 		case PS_F_IF_ABSENT:
 			if (v->type != jbvBool)
 			{
-				PsSetError(err, "invalid_request", "field \"if_absent\" must be a boolean, not %s",
+				PsSetError(err, "invalid_request",
+						   "field \"if_absent\" must be a boolean, not %s",
 						   PsJsonTypeName(v));
 				return false;
 			}
 			req->if_absent = v->val.boolean;
 			return true;
 		case PS_F_IF_REVISION:
-			return PsGetInt(v, "if_revision", 1, PG_INT64_MAX, &req->if_revision, err);
+			return PsGetInt(v, "if_revision", 1, PG_INT64_MAX,
+							&req->if_revision, err);
 		case PS_F_PREFIX:
-			return PsGetText(v, "prefix", 0, ps_max_key_bytes, &req->prefix, err);
+			return PsGetText(v, "prefix", 0, ps_max_key_bytes, &req->prefix,
+							 err);
 		case PS_F_LIMIT:
 			return PsGetInt(v, "limit", 1, PS_MAX_PAGE, &req->limit, err);
 		case PS_F_CURSOR:
 			if (v->type == jbvNull)
 				return true;
-			return PsGetText(v, "cursor", 1, ps_max_key_bytes, &req->cursor, err);
+			return PsGetText(v, "cursor", 1, ps_max_key_bytes, &req->cursor,
+							 err);
 		case PS_F_BY:
-			return PsGetInt(v, "by", PG_INT64_MIN, PG_INT64_MAX, &req->by, err);
+			return PsGetInt(v, "by", PG_INT64_MIN, PG_INT64_MAX, &req->by,
+							err);
 		case PS_F_KEYS:
 			return PsParseKeys(v, req, err);
 		case PS_F_ITEMS:
@@ -330,14 +352,14 @@ PsParseObject(JsonbContainer *c, uint32 allowed, const char *what,
 			  PsKvRequest *req, PsKvItem *item, uint32 *present, PsError *err)
 {
 	JsonbIterator *it = JsonbIteratorInit(c);
-	JsonbValue	k;
-	JsonbValue	v;
+	JsonbValue k;
+	JsonbValue v;
 	JsonbIteratorToken tok;
 
 	*present = 0;
 	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
-		uint32		bit;
+		uint32 bit;
 
 		if (tok != WJB_KEY)
 			continue;
@@ -365,12 +387,13 @@ PsParseObject(JsonbContainer *c, uint32 allowed, const char *what,
 static bool
 PsCheckOneValue(uint32 present, const char *what, PsError *err)
 {
-	bool		json = (present & PS_F_VALUE) != 0;
-	bool		b64 = (present & PS_F_VALUE_B64) != 0;
+	bool json = (present & PS_F_VALUE) != 0;
+	bool b64 = (present & PS_F_VALUE_B64) != 0;
 
 	if (json == b64)
 	{
-		PsSetError(err, "invalid_request", "%s needs exactly one of \"value\" and \"value_b64\"",
+		PsSetError(err, "invalid_request",
+				   "%s needs exactly one of \"value\" and \"value_b64\"",
 				   what);
 		return false;
 	}
@@ -383,16 +406,17 @@ PsCheckBatch(const JsonbValue *v, const char *field, int *n, PsError *err)
 {
 	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
 	{
-		PsSetError(err, "invalid_request", "field \"%s\" must be an array, not %s",
-				   field, PsJsonTypeName(v));
+		PsSetError(err, "invalid_request",
+				   "field \"%s\" must be an array, not %s", field,
+				   PsJsonTypeName(v));
 		return false;
 	}
 	*n = JsonContainerSize(v->val.binary.data);
 	if (*n < 1 || *n > PS_MAX_BATCH)
 	{
 		PsSetError(err, *n < 1 ? "invalid_request" : "too_large",
-				   "field \"%s\" must hold 1 to %d elements, not %d",
-				   field, PS_MAX_BATCH, *n);
+				   "field \"%s\" must hold 1 to %d elements, not %d", field,
+				   PS_MAX_BATCH, *n);
 		return false;
 	}
 	return true;
@@ -402,7 +426,7 @@ PsCheckBatch(const JsonbValue *v, const char *field, int *n, PsError *err)
 static bool
 PsParseKeys(const JsonbValue *v, PsKvRequest *req, PsError *err)
 {
-	int			n;
+	int n;
 
 	if (!PsCheckBatch(v, "keys", &n, err))
 		return false;
@@ -422,7 +446,7 @@ PsParseKeys(const JsonbValue *v, PsKvRequest *req, PsError *err)
 static bool
 PsParseItems(const JsonbValue *v, PsKvRequest *req, PsError *err)
 {
-	int			n;
+	int n;
 
 	if (!PsCheckBatch(v, "items", &n, err))
 		return false;
@@ -431,8 +455,8 @@ PsParseItems(const JsonbValue *v, PsKvRequest *req, PsError *err)
 	for (int i = 0; i < n; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
-		uint32		present;
-		char	   *what = psprintf("items[%d]", i);
+		uint32 present;
+		char *what = psprintf("items[%d]", i);
 
 		if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
 		{
@@ -469,7 +493,7 @@ PsFindOp(const char *op)
 static bool
 PsCheckRequest(const PsKvOpSpec *spec, PsKvRequest *req, PsError *err)
 {
-	uint32		missing = spec->required & ~req->present;
+	uint32 missing = spec->required & ~req->present;
 
 	if (missing != 0)
 	{
@@ -482,8 +506,9 @@ PsCheckRequest(const PsKvOpSpec *spec, PsKvRequest *req, PsError *err)
 	if ((req->present & PS_F_IF_ABSENT) && req->if_absent &&
 		(req->present & PS_F_IF_REVISION))
 	{
-		PsSetError(err, "invalid_request",
-				   "\"if_absent\" and \"if_revision\" cannot be used together");
+		PsSetError(
+			err, "invalid_request",
+			"\"if_absent\" and \"if_revision\" cannot be used together");
 		return false;
 	}
 	return true;
@@ -491,15 +516,16 @@ PsCheckRequest(const PsKvOpSpec *spec, PsKvRequest *req, PsError *err)
 
 /* Validate a request for op against plugin p; fill req, or err */
 bool
-PsKvParseRequest(PsPlugin *p, const char *op, Jsonb *request,
-				 PsKvRequest *req, PsError *err)
+PsKvParseRequest(PsPlugin *p, const char *op, Jsonb *request, PsKvRequest *req,
+				 PsError *err)
 {
 	const PsKvOpSpec *spec = PsFindOp(op);
 
 	memset(req, 0, sizeof(*req));
 	if (spec == NULL)
 	{
-		PsSetError(err, "invalid_request", "unknown kv operation \"%.64s\"", op);
+		PsSetError(err, "invalid_request", "unknown kv operation \"%.64s\"",
+				   op);
 		return false;
 	}
 	req->op = spec->op;
@@ -508,7 +534,8 @@ PsKvParseRequest(PsPlugin *p, const char *op, Jsonb *request,
 	req->limit = PS_DEFAULT_PAGE;
 	if (request != NULL && !JB_ROOT_IS_OBJECT(request))
 	{
-		PsSetError(err, "invalid_request", "the request must be a JSON object");
+		PsSetError(err, "invalid_request",
+				   "the request must be a JSON object");
 		return false;
 	}
 	if (request != NULL &&
@@ -528,8 +555,8 @@ PsKvParseRequest(PsPlugin *p, const char *op, Jsonb *request,
 	{
 		if (p->workspace == NULL)
 		{
-			PsSetError(err, "forbidden", "plugin \"%s\" belongs to no workspace",
-					   p->name);
+			PsSetError(err, "forbidden",
+					   "plugin \"%s\" belongs to no workspace", p->name);
 			return false;
 		}
 		req->ns = cstring_to_text(p->workspace);

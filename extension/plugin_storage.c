@@ -17,14 +17,14 @@
 
 PG_MODULE_MAGIC;
 
-int			ps_max_key_bytes = 512;
-int			ps_max_value_bytes = 1024 * 1024;
-int			ps_max_keys_per_plugin = 0;
-int			ps_sweep_interval_ms = 60 * 1000;
-int			ps_sweep_batch = 1000;
-char	   *ps_sweep_database = NULL;
+int ps_max_key_bytes = 512;
+int ps_max_value_bytes = 1024 * 1024;
+int ps_max_keys_per_plugin = 0;
+int ps_sweep_interval_ms = 60 * 1000;
+int ps_sweep_batch = 1000;
+char *ps_sweep_database = NULL;
 
-void		_PG_init(void);
+void _PG_init(void);
 
 /* Define the GUCs, the caches' hooks and, when preloaded, the worker */
 void
@@ -32,28 +32,33 @@ _PG_init(void)
 {
 	DefineCustomIntVariable("plugin_storage.max_key_bytes",
 							gettext_noop("Longest KV key accepted, in bytes."),
-							NULL, &ps_max_key_bytes, 512, 1, 8192,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("plugin_storage.max_value_bytes",
-							gettext_noop("Largest KV value accepted, in bytes."),
-							NULL, &ps_max_value_bytes, 1024 * 1024, 1,
-							256 * 1024 * 1024, PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("plugin_storage.max_keys_per_plugin",
-							gettext_noop("Live keys a plugin (or workspace) may hold; 0 means no quota."),
-							NULL, &ps_max_keys_per_plugin, 0, 0, INT_MAX,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("plugin_storage.sweep_interval",
-							gettext_noop("Time between two passes of the TTL sweep worker."),
-							NULL, &ps_sweep_interval_ms, 60 * 1000, 100,
-							INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("plugin_storage.sweep_batch",
-							gettext_noop("Expired keys deleted per sweep transaction."),
-							NULL, &ps_sweep_batch, 1000, 1, 1000000,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("plugin_storage.database",
-							   gettext_noop("Database whose expired keys the sweep worker deletes."),
-							   NULL, &ps_sweep_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							NULL, &ps_max_key_bytes, 512, 1, 8192, PGC_SUSET,
+							0, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.max_value_bytes",
+		gettext_noop("Largest KV value accepted, in bytes."), NULL,
+		&ps_max_value_bytes, 1024 * 1024, 1, 256 * 1024 * 1024, PGC_SUSET, 0,
+		NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.max_keys_per_plugin",
+		gettext_noop(
+			"Live keys a plugin (or workspace) may hold; 0 means no quota."),
+		NULL, &ps_max_keys_per_plugin, 0, 0, INT_MAX, PGC_SUSET, 0, NULL, NULL,
+		NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.sweep_interval",
+		gettext_noop("Time between two passes of the TTL sweep worker."), NULL,
+		&ps_sweep_interval_ms, 60 * 1000, 100, INT_MAX, PGC_SIGHUP,
+		GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.sweep_batch",
+		gettext_noop("Expired keys deleted per sweep transaction."), NULL,
+		&ps_sweep_batch, 1000, 1, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable(
+		"plugin_storage.database",
+		gettext_noop("Database whose expired keys the sweep worker deletes."),
+		NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL,
+		NULL);
 	MarkGUCPrefixReserved("plugin_storage");
 
 	PsRegistryInit();

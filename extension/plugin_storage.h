@@ -62,37 +62,37 @@ typedef enum PsKvPlan
 /* A registered plugin as cached by one backend */
 typedef struct PsPlugin
 {
-	char		name[NAMEDATALEN];	/* hash key: the plugin's name */
-	bool		valid;			/* false once the registry changed */
-	Oid			roleid;			/* the plugin's own role */
-	char	   *role;			/* its name */
-	char	   *schema;			/* the plugin's schema */
-	char	   *workspace;		/* workspace name, or NULL */
-	Oid			nspid;			/* its schema's OID */
+	char name[NAMEDATALEN];			/* hash key: the plugin's name */
+	bool valid;						/* false once the registry changed */
+	Oid roleid;						/* the plugin's own role */
+	char *role;						/* its name */
+	char *schema;					/* the plugin's schema */
+	char *workspace;				/* workspace name, or NULL */
+	Oid nspid;						/* its schema's OID */
 	OverrideSearchPath search_path; /* pg_catalog, then the schema */
-	SPIPlanPtr	plans[PS_NSCOPES][PS_NPLANS];	/* lazily prepared */
+	SPIPlanPtr plans[PS_NSCOPES][PS_NPLANS]; /* lazily prepared */
 } PsPlugin;
 
 /* An expected failure, reported as {"error":{"code","message"}} */
 typedef struct PsError
 {
-	const char *code;			/* stable wire code, e.g. "conflict" */
-	char	   *message;		/* human-readable, names the culprit */
+	const char *code; /* stable wire code, e.g. "conflict" */
+	char *message;	  /* human-readable, names the culprit */
 } PsError;
 
 /* What PsEnterPlugin saved, for PsLeavePlugin to restore */
 typedef struct PsSavedContext
 {
-	Oid			userid;			/* caller's user id */
-	int			sec_context;	/* caller's security context bits */
+	Oid userid;		 /* caller's user id */
+	int sec_context; /* caller's security context bits */
 } PsSavedContext;
 
 /* GUCs (plugin_storage.c) */
-extern int	ps_max_key_bytes;
-extern int	ps_max_value_bytes;
-extern int	ps_max_keys_per_plugin;
-extern int	ps_sweep_interval_ms;
-extern int	ps_sweep_batch;
+extern int ps_max_key_bytes;
+extern int ps_max_value_bytes;
+extern int ps_max_keys_per_plugin;
+extern int ps_sweep_interval_ms;
+extern int ps_sweep_batch;
 extern char *ps_sweep_database;
 
 /* registry.c */
@@ -107,16 +107,16 @@ extern void PsLeavePlugin(PsSavedContext *saved);
 extern void PsContextInit(void);
 
 /* errors.c */
-extern void PsSetError(PsError *err, const char *code, const char *fmt,...)
-			pg_attribute_printf(3, 4);
+extern void PsSetError(PsError *err, const char *code, const char *fmt, ...)
+	pg_attribute_printf(3, 4);
 extern Jsonb *PsErrorJsonb(const PsError *err);
 extern void PsRaiseError(const PsError *err) pg_attribute_noreturn();
 
 /* json_reply.c: a small builder over pushJsonbValue */
 typedef struct PsReply
 {
-	JsonbParseState *state;		/* pushJsonbValue's state */
-	JsonbValue *result;			/* set by PsReplyFinish */
+	JsonbParseState *state; /* pushJsonbValue's state */
+	JsonbValue *result;		/* set by PsReplyFinish */
 } PsReply;
 
 extern void PsReplyBegin(PsReply *r);
@@ -147,11 +147,11 @@ extern void PsKvFreePlans(PsPlugin *plugin);
 extern SPIPlanPtr PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which);
 
 /* row tier: row.c */
-extern Jsonb *PsRowExecute(const char *plugin, const char *op,
-						   Jsonb *request, PsError *err);
+extern Jsonb *PsRowExecute(const char *plugin, const char *op, Jsonb *request,
+						   PsError *err);
 
 /* sweep.c */
 extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
 extern void PsSweepRegisterWorker(void);
 
-#endif							/* PLUGIN_STORAGE_H */
+#endif /* PLUGIN_STORAGE_H */

@@ -29,7 +29,7 @@
 static HTAB *ps_plugins = NULL;
 static MemoryContext ps_cache_cxt = NULL;
 static bool ps_cache_stale = false;
-static Oid	ps_registry_relid = InvalidOid;
+static Oid ps_registry_relid = InvalidOid;
 
 /* Is this a valid plugin (or workspace) name: ^[a-z0-9][a-z0-9_-]{0,62}$ */
 bool
@@ -39,7 +39,7 @@ PsValidPluginName(const char *name, int len)
 		return false;
 	for (int i = 0; i < len; i++)
 	{
-		char		c = name[i];
+		char c = name[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
 			continue;
@@ -71,7 +71,7 @@ static void
 PsFlushCache(void)
 {
 	HASH_SEQ_STATUS status;
-	PsPlugin   *p;
+	PsPlugin *p;
 
 	if (ps_plugins != NULL)
 	{
@@ -91,7 +91,7 @@ PsFlushCache(void)
 static void
 PsCreateCache(void)
 {
-	HASHCTL		ctl;
+	HASHCTL ctl;
 
 	if (ps_cache_cxt == NULL)
 		ps_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -103,19 +103,18 @@ PsCreateCache(void)
 	ctl.hcxt = ps_cache_cxt;
 	ps_plugins = hash_create("plugin_storage plugins", 64, &ctl,
 							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	ps_registry_relid = get_relname_relid(PS_REGISTRY_TABLE,
-										  get_namespace_oid(PS_EXTENSION_SCHEMA,
-															false));
+	ps_registry_relid = get_relname_relid(
+		PS_REGISTRY_TABLE, get_namespace_oid(PS_EXTENSION_SCHEMA, false));
 }
 
 /* Read one plugin's registry row; false if it is not registered */
 static bool
 PsLoadPlugin(PsPlugin *p)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	bool		found = false;
-	int			rc;
+	Oid argtypes[1] = {TEXTOID};
+	Datum args[1];
+	bool found = false;
+	int rc;
 
 	args[0] = CStringGetTextDatum(p->name);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -128,9 +127,9 @@ PsLoadPlugin(PsPlugin *p)
 	if (SPI_processed == 1)
 	{
 		MemoryContext old = MemoryContextSwitchTo(ps_cache_cxt);
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *ws = SPI_getvalue(tup, desc, 3);
+		HeapTuple tup = SPI_tuptable->vals[0];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		char *ws = SPI_getvalue(tup, desc, 3);
 
 		p->role = SPI_getvalue(tup, desc, 1);
 		p->schema = SPI_getvalue(tup, desc, 2);
@@ -151,8 +150,8 @@ PsLoadPlugin(PsPlugin *p)
 PsPlugin *
 PsLookupPlugin(const char *name)
 {
-	PsPlugin   *p;
-	bool		found;
+	PsPlugin *p;
+	bool found;
 
 	if (ps_cache_stale && ps_current_plugin == NULL)
 		PsFlushCache();
@@ -201,7 +200,7 @@ PG_FUNCTION_INFO_V1(ps_current_workspace);
 Datum
 ps_current_workspace(PG_FUNCTION_ARGS)
 {
-	PsPlugin   *p = ps_current_plugin;
+	PsPlugin *p = ps_current_plugin;
 
 	if (p == NULL || p->workspace == NULL || GetUserId() != p->roleid)
 		PG_RETURN_NULL();

@@ -41,39 +41,41 @@ PGDLLEXPORT void ps_sweep_main(Datum arg);
 /* One table to sweep: whose it is and its qualified name */
 typedef struct PsSweepTarget
 {
-	char	   *owner;			/* plugin name, or "(workspaces)" */
-	char	   *table;			/* quoted, qualified table name */
+	char *owner; /* plugin name, or "(workspaces)" */
+	char *table; /* quoted, qualified table name */
 } PsSweepTarget;
 
 /* The tables a pass visits: every plugin's KV table, then workspace_kv */
 static List *
 PsSweepTargets(void)
 {
-	List	   *targets = NIL;
+	List *targets = NIL;
 	MemoryContext outer = CurrentMemoryContext;
 	PsSweepTarget *t;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("SELECT name, schema::text FROM plugin_storage.plugins "
-					"ORDER BY name", true, 0) != SPI_OK_SELECT)
+					"ORDER BY name",
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the plugin registry");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
+		HeapTuple tup = SPI_tuptable->vals[i];
 		MemoryContext old = MemoryContextSwitchTo(outer);
 
 		t = palloc(sizeof(PsSweepTarget));
 		t->owner = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
-		t->table = quote_qualified_identifier(SPI_getvalue(tup, SPI_tuptable->tupdesc, 2),
-											  PS_KV_TABLE);
+		t->table = quote_qualified_identifier(
+			SPI_getvalue(tup, SPI_tuptable->tupdesc, 2), PS_KV_TABLE);
 		targets = lappend(targets, t);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	t = palloc(sizeof(PsSweepTarget));
 	t->owner = "(workspaces)";
-	t->table = quote_qualified_identifier(PS_EXTENSION_SCHEMA, PS_WORKSPACE_TABLE);
+	t->table =
+		quote_qualified_identifier(PS_EXTENSION_SCHEMA, PS_WORKSPACE_TABLE);
 	return lappend(targets, t);
 }
 
@@ -81,17 +83,18 @@ PsSweepTargets(void)
 static int64
 PsSweepBatch(const char *table, int64 limit)
 {
-	char	   *sql = psprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY("
-							   "SELECT ctid FROM %s WHERE expires_at <= now() "
-							   "LIMIT $1 FOR UPDATE SKIP LOCKED))",
-							   table, table);
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(limit)};
-	int64		n;
+	char *sql = psprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY("
+						 "SELECT ctid FROM %s WHERE expires_at <= now() "
+						 "LIMIT $1 FOR UPDATE SKIP LOCKED))",
+						 table, table);
+	Oid argtypes[1] = {INT8OID};
+	Datum args[1] = {Int64GetDatum(limit)};
+	int64 n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) !=
+		SPI_OK_DELETE)
 		elog(ERROR, "sweep of %s failed", table);
 	n = SPI_processed;
 	SPI_finish();
@@ -103,12 +106,12 @@ static int64
 PsSweepTableInTransactions(PsSweepTarget *t, int64 max_keys)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	int64		total = 0;
+	int64 total = 0;
 
 	for (;;)
 	{
-		int64		want = Min(ps_sweep_batch, max_keys - total);
-		int64		n;
+		int64 want = Min(ps_sweep_batch, max_keys - total);
+		int64 n;
 
 		if (want <= 0)
 			break;
@@ -132,12 +135,12 @@ PsSweepTableInTransactions(PsSweepTarget *t, int64 max_keys)
 static int64
 PsSweepTableInSubtransaction(PsSweepTarget *t, int64 max_keys)
 {
-	int64		total = 0;
+	int64 total = 0;
 
 	while (total < max_keys)
 	{
-		int64		want = Min(ps_sweep_batch, max_keys - total);
-		int64		n = PsSweepBatch(t->table, want);
+		int64 want = Min(ps_sweep_batch, max_keys - total);
+		int64 n = PsSweepBatch(t->table, want);
 
 		total += n;
 		if (n < want)
@@ -152,7 +155,7 @@ PsSweepTable(PsSweepTarget *t, int64 max_keys, bool own_transactions)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	int64		n = 0;
+	int64 n = 0;
 
 	if (!own_transactions)
 	{
@@ -173,7 +176,7 @@ PsSweepTable(PsSweepTarget *t, int64 max_keys, bool own_transactions)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData *edata;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
@@ -201,12 +204,12 @@ int64
 PsSweepAll(int64 max_keys, bool own_transactions)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	List	   *targets;
-	ListCell   *lc;
-	int64		total = 0;
+	List *targets;
+	ListCell *lc;
+	int64 total = 0;
 	TimestampTz start = GetCurrentTimestamp();
-	long		secs;
-	int			usecs;
+	long secs;
+	int usecs;
 
 	if (own_transactions)
 	{
@@ -229,13 +232,14 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 	}
-	foreach(lc, targets)
+	foreach (lc, targets)
 	{
 		PsSweepTarget *t = lfirst(lc);
-		int64		n = PsSweepTable(t, max_keys - total, own_transactions);
+		int64 n = PsSweepTable(t, max_keys - total, own_transactions);
 
 		if (n > 0)
-			ereport(DEBUG1, (errmsg("plugin_storage swept " INT64_FORMAT " expired keys of \"%s\"",
+			ereport(DEBUG1, (errmsg("plugin_storage swept " INT64_FORMAT
+									" expired keys of \"%s\"",
 									n, t->owner)));
 		total += n;
 		if (total >= max_keys)
@@ -244,7 +248,8 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	if (total > 0)
 		ereport(own_transactions ? LOG : DEBUG1,
-				(errmsg("plugin_storage sweep deleted " INT64_FORMAT " expired keys in %ld ms",
+				(errmsg("plugin_storage sweep deleted " INT64_FORMAT
+						" expired keys in %ld ms",
 						total, secs * 1000 + usecs / 1000)));
 	return total;
 }
@@ -255,12 +260,11 @@ PG_FUNCTION_INFO_V1(ps_sweep);
 Datum
 ps_sweep(PG_FUNCTION_ARGS)
 {
-	int64		max_keys = PG_ARGISNULL(0) ? PG_INT64_MAX : PG_GETARG_INT64(0);
+	int64 max_keys = PG_ARGISNULL(0) ? PG_INT64_MAX : PG_GETARG_INT64(0);
 
 	if (max_keys < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_keys must be at least 1")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("max_keys must be at least 1")));
 	PG_RETURN_INT64(PsSweepAll(max_keys, false));
 }
 
@@ -275,8 +279,8 @@ ps_sweep_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(ps_sweep_database, NULL, 0);
 	pgstat_report_appname("plugin_storage sweeper");
-	pass_cxt = AllocSetContextCreate(TopMemoryContext, "plugin_storage sweep pass",
-									 ALLOCSET_DEFAULT_SIZES);
+	pass_cxt = AllocSetContextCreate(
+		TopMemoryContext, "plugin_storage sweep pass", ALLOCSET_DEFAULT_SIZES);
 	ereport(LOG, (errmsg("plugin_storage sweeper started in database \"%s\"",
 						 ps_sweep_database)));
 	while (!ShutdownRequestPending)
@@ -295,7 +299,8 @@ ps_sweep_main(Datum arg)
 			MemoryContextReset(pass_cxt);
 		}
 		pgstat_report_activity(STATE_IDLE, NULL);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 ps_sweep_interval_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -310,7 +315,8 @@ PsSweepRegisterWorker(void)
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_flags =
+		BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "plugin_storage");
