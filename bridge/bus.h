@@ -14,11 +14,19 @@
 
 #define BUS_SUBJECT "db.>"
 
+/* What became of a reply handed to bus_publish() */
+typedef enum BusSent
+{
+	BUS_SENT,	  /* handed to nats.c */
+	BUS_FAILED,	  /* refused by nats.c (logged) */
+	BUS_TOO_LARGE /* over the server's max_payload: nothing was sent */
+} BusSent;
+
 extern bool bus_start(const Config *config, Queue *queue);
 extern void bus_drain_begin(void);
 extern bool bus_drain_wait(int timeout_ms);
 extern void bus_stop(void);
-extern bool bus_publish(const char *subject, const char *data, size_t len);
+extern BusSent bus_publish(const char *subject, const char *data, size_t len);
 extern int64_t bus_max_payload(void);
 
 #endif

@@ -48,6 +48,7 @@
 typedef enum OptType
 {
 	OPT_INT,
+	OPT_BOOL, /* on/off (also true/false, yes/no, 1/0), stored as an int */
 	OPT_STRING,
 	OPT_LEVEL /* a string that must name a log level */
 } OptType;
@@ -70,6 +71,10 @@ typedef struct Option
 	{                                                                         \
 #f, OPT_INT, d, r, false, lo, hi, offsetof(Config, f), NULL, h        \
 	}
+#define OPT_BOOL_ROW(f, d, r, h)                                              \
+	{                                                                         \
+#f, OPT_BOOL, d, r, false, 0, 1, offsetof(Config, f), NULL, h         \
+	}
 #define OPT_STR_ROW(f, d, r, s, e, h)                                         \
 	{                                                                         \
 #f, OPT_STRING, d, r, s, 0, 0, offsetof(Config, f), e, h              \
@@ -78,10 +83,12 @@ typedef struct Option
 static const Option config_options[] = {
 	OPT_STR_ROW(conninfo, "", false, false, NULL,
 				"libpq connection string; empty uses the PG* variables"),
-	OPT_INT_ROW(pool_size, "4", false, 1, 64,
+	OPT_INT_ROW(pool_size, "2", false, 1, 64,
 				"PostgreSQL connections, each owned by one worker thread"),
 	OPT_INT_ROW(pipeline_depth, "16", true, 1, PIPELINE_DEPTH_MAX,
 				"most queued requests a worker sends in one pipeline"),
+	OPT_BOOL_ROW(group_commit, "on", true,
+				 "run a worker's batch as one transaction (on or off)"),
 	OPT_INT_ROW(queue_size, "4096", false, 1, 1000000,
 				"requests waiting for a worker; more get unavailable"),
 	OPT_INT_ROW(request_timeout_ms, "5000", true, 100, 600000,
@@ -125,6 +132,13 @@ static int *
 OptInt(Config *c, const Option *opt)
 {
 	return (int *) ((char *) c + opt->offset);
+}
+
+/* Tell whether a setting is stored as an int (OPT_INT and OPT_BOOL) */
+static bool
+OptIsInt(const Option *opt)
+{
+	return opt->type == OPT_INT || opt->type == OPT_BOOL;
 }
 
 /* Point at a string setting inside a Config */
@@ -182,6 +196,23 @@ ConfigSet(Config *c, const Option *opt, const char *value, const char *source,
 		*OptInt(c, opt) = (int) v;
 		return true;
 	}
+	if (opt->type == OPT_BOOL)
+	{
+		static const char *const yes[] = {"on", "true", "yes", "1"};
+		static const char *const no[] = {"off", "false", "no", "0"};
+
+		for (int i = 0; i < 4; i++)
+		{
+			if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0)
+			{
+				*OptInt(c, opt) = strcmp(value, yes[i]) == 0;
+				return true;
+			}
+		}
+		snprintf(err, errlen, "%s: %s must be on or off, not \"%.40s\"",
+				 source, opt->name, value);
+		return false;
+	}
 	if (opt->type == OPT_LEVEL)
 	{
 		LogLevel level;
@@ -206,7 +237,7 @@ ConfigClear(Config *c)
 {
 	for (int i = 0; i < CONFIG_NOPTIONS; i++)
 	{
-		if (config_options[i].type != OPT_INT)
+		if (!OptIsInt(&config_options[i]))
 		{
 			free(*OptStr(c, &config_options[i]));
 			*OptStr(c, &config_options[i]) = NULL;
@@ -511,7 +542,10 @@ ConfigLogEffective(const Config *c)
 	{
 		const Option *opt = &config_options[i];
 
-		if (opt->type == OPT_INT)
+		if (opt->type == OPT_BOOL)
+			fields[n++] =
+				LF_S(opt->name, *OptInt((Config *) c, opt) ? "on" : "off");
+		else if (opt->type == OPT_INT)
 			fields[n++] = LF_I(opt->name, *OptInt((Config *) c, opt));
 		else
 			fields[n++] =
@@ -558,6 +592,7 @@ config_limits(ConfigLimits *out)
 	pthread_mutex_lock(&config_mutex);
 	out->generation = config_generation;
 	out->pipeline_depth = config_live.pipeline_depth;
+	out->group_commit = config_live.group_commit != 0;
 	out->request_timeout_ms = config_live.request_timeout_ms;
 	out->max_request_bytes = config_live.max_request_bytes;
 	out->max_json_depth = config_live.max_json_depth;
@@ -571,7 +606,7 @@ config_limits(ConfigLimits *out)
 static bool
 ConfigDiffers(Config *a, Config *b, const Option *opt)
 {
-	if (opt->type == OPT_INT)
+	if (OptIsInt(opt))
 		return *OptInt(a, opt) != *OptInt(b, opt);
 	return strcmp(*OptStr(a, opt), *OptStr(b, opt)) != 0;
 }
@@ -604,7 +639,7 @@ config_reload(void)
 					 LF_S("setting", opt->name));
 			continue;
 		}
-		if (opt->type == OPT_INT)
+		if (OptIsInt(opt))
 			*OptInt(&config_live, opt) = *OptInt(&fresh, opt);
 		else
 		{

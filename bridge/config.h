@@ -15,6 +15,7 @@ typedef struct Config
 	char *conninfo;			/* libpq conninfo; "" means PG* env only */
 	int pool_size;			/* PostgreSQL connections, one per worker */
 	int pipeline_depth;		/* most requests one worker pipelines */
+	int group_commit;		/* run a worker's batch as one transaction */
 	int queue_size;			/* requests waiting for a worker */
 	int request_timeout_ms; /* per-request deadline */
 	int max_request_bytes;	/* largest request payload */
@@ -35,6 +36,7 @@ typedef struct ConfigLimits
 {
 	unsigned generation; /* bumped by every reload that changed one */
 	int pipeline_depth;
+	bool group_commit;
 	int request_timeout_ms;
 	int max_request_bytes;
 	int max_json_depth;

@@ -7,7 +7,9 @@
  * itself, which must be a JSON object (an empty payload stands for {}).
  * json-c parses it with a depth limit and UTF-8 validation; the parsed
  * tree is thrown away, since the original text is what PostgreSQL gets as
- * the bound jsonb parameter.
+ * the bound jsonb parameter, once the row the request names (a hash of
+ * plugin, scope, collection and key) is noted: group commit runs a batch
+ * in that order (see pool.c).
  *
  * Replies: the extension's reply is forwarded verbatim (it is jsonb text);
  * everything else is {"error":{"code":..., "message":...}} built with
@@ -31,11 +33,60 @@
 
 #define HANDLER_ERROR_PREFIX "{\"error\": {\"code\": \""
 
+/* Fold bytes and a separating NUL into an FNV-1a hash */
+static uint64_t
+HandlerHash(uint64_t h, const char *p, size_t len)
+{
+	for (size_t i = 0; i <= len; i++)
+	{
+		h ^= i < len ? (unsigned char) p[i] : 0;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Return a string field of the payload, or dflt if it is absent */
+static const char *
+HandlerField(json_object *root, const char *field, const char *dflt)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(root, field, &v) &&
+		json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return dflt;
+}
+
+/*
+ * Name the row a request with a "key" writes: a hash of the plugin (for
+ * the plugin's own scope), the scope, the collection and the key, with the
+ * extension's defaults filled in, never 0.  Return 0 for requests without
+ * a key.  A request of a workspace's scope is hashed without its plugin,
+ * since plugins of a workspace share its rows.
+ */
+static uint64_t
+HandlerLockOrder(const Subject *s, json_object *root)
+{
+	const char *key = HandlerField(root, "key", NULL);
+	const char *scope = HandlerField(root, "scope", "plugin");
+	const char *collection = HandlerField(root, "collection", "default");
+	const char *owner = strcmp(scope, "workspace") == 0 ? "" : s->plugin;
+	uint64_t h = 14695981039346656037ULL;
+
+	if (key == NULL)
+		return 0;
+	h = HandlerHash(h, owner, strlen(owner));
+	h = HandlerHash(h, scope, strlen(scope));
+	h = HandlerHash(h, collection, strlen(collection));
+	h = HandlerHash(h, key, strlen(key));
+	return h | 1;
+}
+
 /* Check a request's subject and payload; on failure give code and reason */
 bool
 handler_validate(const char *subject, const char *data, int len, int max_bytes,
-				 int max_depth, Subject *out, ErrCode *code, char *err,
-				 size_t errlen)
+				 int max_depth, Subject *out, uint64_t *lock_order,
+				 ErrCode *code, char *err, size_t errlen)
 {
 	struct json_tokener *tok;
 	json_object *root;
@@ -43,6 +94,7 @@ handler_validate(const char *subject, const char *data, int len, int max_bytes,
 	bool ok = false;
 
 	*code = EC_INVALID_REQUEST;
+	*lock_order = 0;
 	if (!subject_parse(subject, out, err, errlen))
 		return false;
 	if (len > max_bytes)
@@ -88,7 +140,10 @@ handler_validate(const char *subject, const char *data, int len, int max_bytes,
 				 "%s",
 				 json_type_to_name(json_object_get_type(root)));
 	else
+	{
+		*lock_order = HandlerLockOrder(out, root);
 		ok = true;
+	}
 	json_object_put(root);
 	json_tokener_free(tok);
 	return ok;
@@ -160,12 +215,26 @@ HandlerAccount(Request *req, int code, const char *message)
 
 static void HandlerSendError(Request *req, ErrCode code, const char *message);
 
+/* Reply too_large instead of a reply over the server's max_payload */
+static void
+HandlerTooLarge(Request *req, size_t len)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg),
+			 "reply of %zu bytes exceeds the NATS "
+			 "max_payload of %lld bytes; use limit/cursor to page",
+			 len, (long long) bus_max_payload());
+	HandlerSendError(req, EC_TOO_LARGE, msg);
+}
+
 /* Publish a reply unless it exceeds max_payload; code < 0 means success */
 static void
 HandlerSend(Request *req, const char *json, size_t len, int code,
 			const char *message)
 {
 	int64_t max = bus_max_payload();
+	BusSent sent;
 
 	if (req->replied)
 	{
@@ -175,17 +244,17 @@ HandlerSend(Request *req, const char *json, size_t len, int code,
 	}
 	if (max > 0 && (int64_t) len > max)
 	{
-		char msg[200];
-
-		snprintf(msg, sizeof(msg),
-				 "reply of %zu bytes exceeds the NATS "
-				 "max_payload of %lld bytes; use limit/cursor to page",
-				 len, (long long) max);
-		HandlerSendError(req, EC_TOO_LARGE, msg);
+		HandlerTooLarge(req, len);
+		return;
+	}
+	sent = bus_publish(natsMsg_GetReply(req->msg), json, len);
+	if (sent == BUS_TOO_LARGE)
+	{
+		HandlerTooLarge(req, len);
 		return;
 	}
 	req->replied = true;
-	if (!bus_publish(natsMsg_GetReply(req->msg), json, len))
+	if (sent == BUS_FAILED)
 		STATS_INC(reply_failed);
 	HandlerAccount(req, code, message);
 }
@@ -235,7 +304,8 @@ handler_check(Request *req, const ConfigLimits *lim)
 	req->slow_ms = lim->slow_request_ms;
 	if (!handler_validate(natsMsg_GetSubject(req->msg), data, len,
 						  lim->max_request_bytes, lim->max_json_depth,
-						  &req->subject, &code, err, sizeof(err)))
+						  &req->subject, &req->lock_order, &code, err,
+						  sizeof(err)))
 	{
 		handler_reply_error(req, code, "%s", err);
 		return false;

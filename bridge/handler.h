@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "errcode.h"
@@ -15,7 +16,8 @@
 
 extern bool handler_validate(const char *subject, const char *data, int len,
 							 int max_bytes, int max_depth, Subject *out,
-							 ErrCode *code, char *err, size_t errlen);
+							 uint64_t *lock_order, ErrCode *code, char *err,
+							 size_t errlen);
 extern Request *handler_new(natsMsg *msg);
 extern void handler_free(Request *req);
 extern bool handler_check(Request *req, const ConfigLimits *lim);

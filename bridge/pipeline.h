@@ -37,11 +37,23 @@ typedef struct Outcome
 	bool sent;			  /* LOST: it may have run, outcome unknown */
 } Outcome;
 
+/* How a group transaction ended */
+typedef enum GroupEnd
+{
+	GROUP_COMMITTED,   /* committed: each call's outcome was reported */
+	GROUP_ROLLED_BACK, /* nothing committed, nothing reported: run again */
+	GROUP_LOST		   /* connection failed: each call reported LOST */
+} GroupEnd;
+
 /* Called once per call, in order, as soon as its outcome is known */
 typedef void (*PipeDone)(void *arg, int index, const Outcome *outcome);
 
 extern PGresult *pipeline_result(PGconn *conn, int64_t until_ms);
 extern bool pipeline_run(PGconn *conn, PGcancel *cancel, const PipeCall *calls,
 						 int n, PipeDone done, void *arg);
+extern GroupEnd pipeline_run_group(PGconn *conn, PGcancel *cancel,
+								   const PipeCall *calls, int n, PipeDone done,
+								   void *arg, bool *usable, char *why,
+								   size_t whylen);
 
 #endif

@@ -8,6 +8,15 @@
  * as its outcome arrives.  A slow call holds up only its own worker's
  * pipeline; the other workers keep draining the queue.
  *
+ * Group commit (group_commit = on): a batch of two or more runs as one
+ * transaction, ordered by the row each request names (handler.c's
+ * lock_order, stable), so that groups on different connections take row
+ * locks in one order and cannot deadlock each other.  If the group rolls
+ * back (a statement raised, the commit failed, or a server error came
+ * before the connection died), nothing of it committed: its requests run
+ * again, each in its own transaction, on this connection or a new one;
+ * those past their deadline get "timeout" instead.
+ *
  * Connections: libpq's PG* variables plus the `conninfo` setting, with
  * application_name=plugin-storage-bridge and client_encoding=UTF8.  Each
  * new session sets statement_timeout to request_timeout_ms and TimeZone to
@@ -332,6 +341,102 @@ WorkerDone(void *arg, int index, const Outcome *outcome)
 	w->live[index] = NULL;
 }
 
+/*
+ * Run again, one transaction each, the calls of a group that rolled back:
+ * nothing of it committed, so nothing runs twice.  A call already past its
+ * deadline gets "timeout"; without a connection, "unavailable".
+ */
+static void
+WorkerRetry(Worker *w, const ConfigLimits *lim, PipeCall *calls, int n)
+{
+	int64_t now = clock_mono_ms();
+	int m = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		Request *req = w->live[i];
+
+		w->live[i] = NULL;
+		if (now >= req->deadline_ms)
+			handler_reply_error(
+				req, EC_TIMEOUT,
+				"request exceeded request_timeout_ms "
+				"(%lld ms); it was rolled back and had no "
+				"effect",
+				(long long) (req->deadline_ms - req->received_ms));
+		else
+		{
+			calls[m] = calls[i];
+			w->live[m++] = req;
+			continue;
+		}
+		handler_free(req);
+	}
+	if (m == 0)
+		return;
+	if (w->conn == NULL && !WorkerEnsure(w, lim))
+	{
+		for (int i = 0; i < m; i++)
+		{
+			handler_reply_error(w->live[i], EC_UNAVAILABLE,
+								"the connection to PostgreSQL failed; the "
+								"request was rolled back and had no effect");
+			handler_free(w->live[i]);
+			w->live[i] = NULL;
+		}
+		return;
+	}
+	if (!pipeline_run(w->conn, w->cancel, calls, m, WorkerDone, w))
+		WorkerClose(w, "pipeline failed");
+}
+
+/*
+ * Order a group by the rows its requests name (stable: requests for the
+ * same row, and those naming none, keep their order), so that concurrent
+ * groups lock rows in one global order and cannot deadlock each other.
+ */
+static void
+WorkerSortGroup(Worker *w, PipeCall *calls, int n)
+{
+	for (int i = 1; i < n; i++)
+	{
+		PipeCall call = calls[i];
+		Request *req = w->live[i];
+		int j = i;
+
+		for (; j > 0 && w->live[j - 1]->lock_order > req->lock_order; j--)
+		{
+			calls[j] = calls[j - 1];
+			w->live[j] = w->live[j - 1];
+		}
+		calls[j] = call;
+		w->live[j] = req;
+	}
+}
+
+/* Run n calls as one transaction; if it rolled back, run them one by one */
+static void
+WorkerGroup(Worker *w, const ConfigLimits *lim, PipeCall *calls, int n)
+{
+	char why[256];
+	bool usable;
+	GroupEnd end;
+
+	WorkerSortGroup(w, calls, n);
+	end = pipeline_run_group(w->conn, w->cancel, calls, n, WorkerDone, w,
+							 &usable, why, sizeof(why));
+	if (!usable)
+		WorkerClose(w, "pipeline failed");
+	if (end == GROUP_COMMITTED)
+		STATS_INC(group_commits);
+	if (end != GROUP_ROLLED_BACK)
+		return;
+	STATS_INC(group_rollbacks);
+	log_debug("group rolled back; running its requests one by one",
+			  LF_I("worker", w->id), LF_I("requests", n), LF_S("error", why));
+	WorkerRetry(w, lim, calls, n);
+}
+
 /* Validate a batch, then run the valid requests as one pipeline */
 static void
 WorkerRun(Worker *w, const ConfigLimits *lim, Request **batch, int n)
@@ -378,7 +483,9 @@ WorkerRun(Worker *w, const ConfigLimits *lim, Request **batch, int n)
 	STATS_INC(batches);
 	if (m > 1)
 		STATS_ADD(pipelined, (unsigned long long) m);
-	if (!pipeline_run(w->conn, w->cancel, calls, m, WorkerDone, w))
+	if (m > 1 && lim->group_commit)
+		WorkerGroup(w, lim, calls, m);
+	else if (!pipeline_run(w->conn, w->cancel, calls, m, WorkerDone, w))
 		WorkerClose(w, "pipeline failed");
 }
 

@@ -20,6 +20,7 @@ typedef struct Request
 	Subject subject;	 /* tier, plugin and op, once validated */
 	int slow_ms;		 /* log the reply as slow past this; 0 never */
 	const char *payload; /* text bound as jsonb: the data, or "{}" */
+	uint64_t lock_order; /* hash of the row it names, 0 if none (pool.c) */
 	bool replied;		 /* set by the one reply it gets */
 } Request;
 

@@ -16,7 +16,7 @@ Stats bridge_stats;
 void
 stats_log(const char *msg)
 {
-	LogField fields[EC_COUNT + 8];
+	LogField fields[EC_COUNT + 10];
 	char keys[EC_COUNT][40];
 	int n = 0;
 
@@ -28,6 +28,8 @@ stats_log(const char *msg)
 	STATS_FIELD(reply_failed);
 	STATS_FIELD(batches);
 	STATS_FIELD(pipelined);
+	STATS_FIELD(group_commits);
+	STATS_FIELD(group_rollbacks);
 	STATS_FIELD(connects);
 #undef STATS_FIELD
 	for (int i = 0; i < EC_COUNT; i++)

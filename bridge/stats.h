@@ -22,7 +22,9 @@ typedef struct Stats
 	atomic_ullong reply_failed; /* replies NATS refused to publish */
 	atomic_ullong batches;		/* pipelines sent to PostgreSQL */
 	atomic_ullong pipelined;	/* requests sent in pipelines of two or more */
-	atomic_ullong connects;		/* PostgreSQL connections opened */
+	atomic_ullong group_commits;   /* batches committed as one transaction */
+	atomic_ullong group_rollbacks; /* groups rolled back and run one by one */
+	atomic_ullong connects;		   /* PostgreSQL connections opened */
 } Stats;
 
 extern Stats bridge_stats;

@@ -1086,6 +1086,215 @@ phase_inflight_check(int n)
 	client_close(q);
 }
 
+/* One client of phase_group_incr: its own connection, per sequential incr */
+typedef struct IncrThread
+{
+	pthread_t thread; /* the client thread */
+	int count;		  /* increments to send */
+	int64_t *values;  /* the value each reply gave; -1 if it failed */
+	char error[300];  /* the first failed reply, for the report */
+} IncrThread;
+
+/* Send count increments of "group-counter", one at a time */
+static void *
+incr_thread(void *arg)
+{
+	IncrThread *t = arg;
+	Client *c = client_open("quote-db", NULL);
+
+	for (int i = 0; i < t->count; i++)
+	{
+		char *text = NULL;
+		json_object *r = c ? req(c, "db.kv.quote-db.incr",
+								 "{\"key\":\"group-counter\"}", &text)
+						   : NULL;
+
+		if (!jint(r, "value", &t->values[i]))
+		{
+			t->values[i] = -1;
+			if (t->error[0] == '\0')
+				snprintf(t->error, sizeof(t->error), "%s",
+						 text ? text : "no reply");
+		}
+		json_object_put(r);
+		free(text);
+	}
+	client_close(c);
+	return NULL;
+}
+
+/*
+ * Group commit under contention: nthreads clients increment one key, each
+ * one request at a time, so the bridge runs many of the increments in
+ * shared transactions.  Every increment must be applied exactly once: the
+ * replies carry each value from 1 to the total exactly once, and the key ends
+ * at the total.
+ */
+static void
+phase_group_incr(int nthreads, int per_thread)
+{
+	int total = nthreads * per_thread;
+	IncrThread *threads = calloc((size_t) nthreads, sizeof(IncrThread));
+	int *seen = calloc((size_t) total + 1, sizeof(int));
+	int ok = 0;
+	int unique = 0;
+	const char *first_error = "";
+	Client *q;
+	json_object *r;
+	char *t;
+	int64_t v = -1;
+
+	for (int i = 0; i < nthreads; i++)
+	{
+		threads[i].count = per_thread;
+		threads[i].values = calloc((size_t) per_thread, sizeof(int64_t));
+		pthread_create(&threads[i].thread, NULL, incr_thread, &threads[i]);
+	}
+	for (int i = 0; i < nthreads; i++)
+	{
+		pthread_join(threads[i].thread, NULL);
+		for (int j = 0; j < per_thread; j++)
+		{
+			int64_t value = threads[i].values[j];
+
+			if (value < 0)
+				continue;
+			ok++;
+			if (value >= 1 && value <= total && seen[value]++ == 0)
+				unique++;
+		}
+		if (threads[i].error[0] && first_error[0] == '\0')
+			first_error = threads[i].error;
+	}
+	check(ok == total, "every concurrent incr is answered with a value",
+		  "%d of %d; first failure: %s", ok, total, first_error);
+	check(unique == total,
+		  "the replies carry every value from 1 to the total exactly once",
+		  "%d distinct values of %d", unique, total);
+	q = client_open("quote-db", NULL);
+	r = q ? req(q, "db.kv.quote-db.get", "{\"key\":\"group-counter\"}", &t)
+		  : NULL;
+	check(jint(r, "value", &v) && v == total,
+		  "the counter ends at exactly the number of increments",
+		  "wanted %d, got %s", total, r ? t : "no reply");
+	json_object_put(r);
+	if (r)
+		free(t);
+	client_close(q);
+	for (int i = 0; i < nthreads; i++)
+		free(threads[i].values);
+	free(threads);
+	free(seen);
+}
+
+/*
+ * Group commit when one request of a batch raises.  run.sh runs the bridge
+ * with one connection, freezes its backend and installs a trigger that
+ * makes a write of a key starting with "boom" raise serialization_failure.
+ * n increments are sent at once, two of them replaced by sets of "boom-1"
+ * and "boom-2": they queue up behind the frozen backend and run in batches
+ * of pipeline_depth (16), the bad ones in two different batches and never
+ * alone.  Each bad request must get its own error, every other request must
+ * succeed, and each increment must be applied exactly once although its
+ * first transaction was rolled back.
+ */
+static void
+phase_group_fail(int n)
+{
+	Client *q = client_open("quote-db", NULL);
+	int bad_at[2] = {n / 4, 3 * n / 4};
+	int replies = 0;
+	int good = 0;
+	int stored = 0;
+	char bad[2][300] = {"no reply", "no reply"};
+	int64_t until;
+	bool *seen = calloc((size_t) n + 1, sizeof(bool));
+
+	if (!check(q != NULL, "plugin connects to NATS", "connect failed"))
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		char payload[100];
+		bool boom = i == bad_at[0] || i == bad_at[1];
+
+		if (boom)
+			snprintf(payload, sizeof(payload),
+					 "{\"key\":\"boom-%d\",\"value\":1}",
+					 i == bad_at[1] ? 1 : 0);
+		else
+			snprintf(payload, sizeof(payload), "{\"key\":\"gf-%d\"}", i);
+		client_send(q, boom ? "db.kv.quote-db.set" : "db.kv.quote-db.incr",
+					payload, (int) strlen(payload));
+	}
+	natsConnection_Flush(q->nc);
+	printf("# sent %d requests\n", n);
+	fflush(stdout);
+	until = nats_Now() + 30000;
+	while (replies < n && nats_Now() < until)
+	{
+		int seq;
+		char *text = client_receive(q, (int) (until - nats_Now()), &seq);
+		json_object *r = parse(text);
+		int64_t v = 0;
+		int i = seq - 1;
+
+		if (text == NULL)
+			break;
+		if (seq >= 1 && seq <= n && !seen[seq])
+		{
+			seen[seq] = true;
+			replies++;
+			if (i == bad_at[0] || i == bad_at[1])
+				snprintf(bad[i == bad_at[1]], sizeof(bad[0]), "%s", text);
+			else
+				good += jint(r, "value", &v) && v == 1;
+		}
+		else
+			check(false, "no request is answered twice", "extra reply %s",
+				  text);
+		json_object_put(r);
+		free(text);
+	}
+	check(replies == n, "every request of the batches got a reply", "%d of %d",
+		  replies, n);
+	for (int b = 0; b < 2; b++)
+		check(strstr(bad[b], "\"conflict\"") != NULL,
+			  "a request that raised gets its own error (conflict)", "got %s",
+			  bad[b]);
+	check(good == n - 2,
+		  "every other request of those batches succeeded, with value 1",
+		  "%d of %d", good, n - 2);
+	for (int i = 0; i < n; i++)
+	{
+		char payload[100];
+		json_object *r;
+		int64_t v = -1;
+
+		if (i == bad_at[0] || i == bad_at[1])
+			continue;
+		snprintf(payload, sizeof(payload), "{\"key\":\"gf-%d\"}", i);
+		r = req(q, "db.kv.quote-db.get", payload, NULL);
+		stored += jint(r, "value", &v) && v == 1;
+		json_object_put(r);
+	}
+	check(stored == n - 2,
+		  "each increment was applied exactly once (every counter is 1)",
+		  "%d of %d", stored, n - 2);
+	for (int b = 0; b < 2; b++)
+	{
+		char *t;
+		json_object *r =
+			req(q, "db.kv.quote-db.exists",
+				b == 0 ? "{\"key\":\"boom-0\"}" : "{\"key\":\"boom-1\"}", &t);
+
+		check(jbool(r, "exists", false), "a request that raised left nothing",
+			  "got %s", t);
+		json_object_put(r), free(t);
+	}
+	free(seen);
+	client_close(q);
+}
+
 /* A payload of n bytes is refused as too_large (after a SIGHUP reload) */
 static void
 phase_limit(int n)
@@ -1146,9 +1355,11 @@ main(int argc, char **argv)
 
 	if (argc < 2)
 	{
-		fprintf(stderr, "usage: bridge_test kv|bad|isolation|pg-down|back|"
-						"unknown|timeout|inflight N|inflight-check N|limit N\n"
-						"       bridge_test request USER SUBJECT [PAYLOAD]\n");
+		fprintf(stderr,
+				"usage: bridge_test kv|bad|isolation|pg-down|back|"
+				"unknown|timeout|inflight N|inflight-check N|limit N|\n"
+				"       group-incr N|group-fail N\n"
+				"       bridge_test request USER SUBJECT [PAYLOAD]\n");
 		return 2;
 	}
 	bt_phase = argv[1];
@@ -1177,6 +1388,10 @@ main(int argc, char **argv)
 		phase_inflight_check(arg);
 	else if (strcmp(bt_phase, "limit") == 0)
 		phase_limit(arg);
+	else if (strcmp(bt_phase, "group-incr") == 0)
+		phase_group_incr(8, arg);
+	else if (strcmp(bt_phase, "group-fail") == 0)
+		phase_group_fail(arg);
 	else
 	{
 		fprintf(stderr, "bridge_test: unknown phase \"%s\"\n", bt_phase);

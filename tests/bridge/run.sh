@@ -16,6 +16,9 @@
 #   unknown              a backend killed after a write was sent: unavailable, outcome unknown
 #   nats-restart         nats-server restarted: the subscription comes back
 #   shutdown             SIGTERM with requests in flight: all answered, exit 0, writes kept
+#   group-incr           group commit: 8 clients x 200 incr on one key end at exactly 1600
+#   group-fail           group commit: a request that raises in a batch gets its own error; the
+#                        others succeed, each applied exactly once
 #   second-signal        a second SIGTERM exits at once
 #
 # Users follow bridge_test's rule: user U has password "pw-U"; "ops" is the operator.
@@ -146,10 +149,11 @@ backends() {
 		"SELECT pid FROM pg_stat_activity WHERE application_name = 'plugin-storage-bridge'" | tr '\n' ' '
 }
 
-# Wait until the bridge has all 4 of its connections (at most 10 s), then freeze them.
+# Wait until the bridge has all ${1:-2} of its connections (pool_size, at most 10 s), then
+# freeze them.
 freeze_backends() {
 	for _ in $(seq 1 100); do
-		[ "$(backends | wc -w)" -eq 4 ] && break
+		[ "$(backends | wc -w)" -eq "${1:-2}" ] && break
 		sleep 0.1
 	done
 	stopped_pids=$(backends)
@@ -205,12 +209,15 @@ phase kv
 phase bad
 phase isolation
 
-# reload: SIGHUP applies a lower max_request_bytes, then the old one again.
-echo "max_request_bytes = 1000" >"$work/bridge.conf"
+# reload: SIGHUP applies a lower max_request_bytes and turns group commit off,
+# then the next reload restores both.
+printf 'max_request_bytes = 1000\ngroup_commit = off\n' >"$work/bridge.conf"
 from=$(next_line "$work/bridge.log")
 kill -HUP "$bridge_pid"
 wait_for "$work/bridge.log" '"msg":"reloaded"' 50 "$from"
 phase limit 2000
+check "SIGHUP applied group_commit = off" \
+	bash -c "tail -n +$from '$work/bridge.log' | grep -q '\"msg\":\"setting changed\",\"setting\":\"group_commit\"'"
 
 # timeout: request_timeout_ms lowered to 1000 by SIGHUP, the backends frozen: a
 # request gets timeout after its deadline and the 2 s cancel grace.
@@ -250,10 +257,12 @@ scripts/nats.sh start "$work/nats" "$NATS_PORT" "$work/nats.conf"
 phase back
 check "the bridge logged the NATS reconnect" grep -q '"msg":"NATS reconnected"' "$work/bridge.log"
 
-# shutdown: 20 sets are stuck in frozen backends when SIGTERM arrives; each
-# gets its reply once the backends resume, and the bridge exits 0.
+# shutdown: 100 sets are stuck in frozen backends or queued behind them when
+# SIGTERM arrives; each gets its reply once the backends resume (the queued
+# ones in group commits), the bridge exits 0, and every acknowledged write is
+# there after a restart.
 freeze_backends
-phase_bg inflight 20
+phase_bg inflight 100
 wait_for "$work/inflight.out" "# sent" 50
 sleep 0.5
 kill -TERM "$bridge_pid"
@@ -265,8 +274,53 @@ wait_bridge 20
 check "SIGTERM drains and exits 0 (status $status)" test "$status" = 0
 check "the stats at exit count the request without reply subject" \
 	grep -q '"msg":"stopped".*"dropped_no_reply":[1-9]' "$work/bridge.log"
+check "the drain ran batches as group commits" \
+	grep -q '"msg":"stopped".*"group_commits":[1-9]' "$work/bridge.log"
 start_bridge
-phase inflight-check 20
+phase inflight-check 100
+
+# group-incr: concurrent increments of one key, many of them in shared
+# transactions, each applied exactly once.
+phase group-incr 200
+
+# group-fail: one connection, so that requests queued behind its frozen backend
+# run in batches of pipeline_depth; a trigger makes writes of keys "boom*"
+# raise.  Each batch holding one is rolled back and run again one request at a
+# time.
+psql -X -q -v ON_ERROR_STOP=1 -d plugin_storage >/dev/null <<'SQL'
+CREATE FUNCTION public.bt_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.key LIKE 'boom%' THEN
+		RAISE EXCEPTION 'boom' USING ERRCODE = 'serialization_failure';
+	END IF;
+	RETURN NEW;
+END $$;
+DO $$
+DECLARE s name := (SELECT schema FROM plugin_storage.plugins WHERE name = 'quote-db');
+BEGIN
+	EXECUTE format('CREATE TRIGGER bt_boom BEFORE INSERT OR UPDATE ON %I._ps_kv '
+		'FOR EACH ROW EXECUTE FUNCTION public.bt_boom()', s);
+END $$;
+SQL
+kill -TERM "$bridge_pid"
+wait_bridge 20
+printf 'max_request_bytes = 200000\npool_size = 1\n' >"$work/bridge.conf"
+from=$(next_line "$work/bridge.log")
+start_bridge
+freeze_backends 1
+phase_bg group-fail 40
+wait_for "$work/group-fail.out" "# sent" 50
+sleep 0.5
+kill -CONT $stopped_pids
+stopped_pids=
+phase_bg_wait group-fail
+check "the batches holding them were rolled back and run one by one" \
+	test "$(tail -n +"$from" "$work/bridge.log" | grep -c '"msg":"group rolled back; running its requests one by one".*"requests":\([2-9]\|[1-9][0-9]\)')" -ge 2
+psql -X -q -d plugin_storage -c "DROP FUNCTION public.bt_boom CASCADE" >/dev/null
+kill -TERM "$bridge_pid"
+wait_bridge 20
+echo "max_request_bytes = 200000" >"$work/bridge.conf"
+start_bridge
 
 # second-signal: with a request stuck, a second SIGTERM exits at once (status 1).
 freeze_backends
