@@ -688,6 +688,149 @@ phase_kv(void)
 	client_close(tv);
 }
 
+/* Tell whether a reply is an error with the given code */
+static bool
+is_error(json_object *r, const char *code)
+{
+	const char *c = jstr(r, "error.code");
+
+	return c != NULL && strcmp(c, code) == 0;
+}
+
+/* define, describe, tables: a table made over NATS */
+static void
+test_row_tables(Client *q)
+{
+	char *t;
+	json_object *r;
+
+	r = req(q, "db.row.quote-db.define",
+			"{\"table\":\"quotes\",\"columns\":{\"text\":\"text\","
+			"\"author\":\"text\",\"score\":\"integer\",\"tags\":\"text[]\"},"
+			"\"indexes\":[[\"author\"]]}",
+			&t);
+	check(jbool(r, "created", true), "row define creates a table", "got %s",
+		  t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.describe", "{\"table\":\"quotes\"}", &t);
+	check(jlen(r, "columns") == 7 && jstr(r, "primary_key.0") &&
+			  strcmp(jstr(r, "primary_key.0"), "id") == 0,
+		  "row describe lists the columns and the id primary key", "got %s",
+		  t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.tables", "{}", &t);
+	check(jstr(r, "tables.0.name") &&
+			  strcmp(jstr(r, "tables.0.name"), "quotes") == 0,
+		  "row tables lists the table (and not the KV table)", "got %s", t);
+	json_object_put(r), free(t);
+}
+
+/* insert, upsert, select, search, aggregate, update, delete */
+static void
+test_row_crud(Client *q)
+{
+	char *t;
+	json_object *r;
+	int64_t n = 0;
+
+	r = req(q, "db.row.quote-db.insert",
+			"{\"table\":\"quotes\",\"data\":{\"text\":\"Keep circulating the "
+			"tapes\",\"author\":\"MST3K\",\"score\":1}}",
+			&t);
+	check(jint(r, "id", &n) && n == 1 && jbool(r, "created", true),
+		  "row insert answers the new id", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.insert",
+			"{\"table\":\"quotes\",\"rows\":[{\"text\":\"a\",\"author\":\"x\","
+			"\"score\":5},{\"text\":\"b\",\"author\":\"x\",\"score\":7}]}",
+			&t);
+	check(jlen(r, "ids") == 2, "row insert of rows answers every id", "got %s",
+		  t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.upsert",
+			"{\"table\":\"quotes\",\"data\":{\"id\":1,\"text\":\"Keep "
+			"circulating the tapes\",\"author\":\"MST3K\",\"score\":2},"
+			"\"on\":[\"id\"]}",
+			&t);
+	check(jbool(r, "created", false),
+		  "row upsert of an existing id updates it", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.select", "{\"table\":\"quotes\",\"id\":1}",
+			&t);
+	check(jint(r, "rows.0.score", &n) && n == 2,
+		  "row select by id returns the upserted row", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.search",
+			"{\"table\":\"quotes\",\"filters\":{\"author\":\"x\",\"score\":"
+			"{\"$gte\":5}},\"sort\":{\"field\":\"score\",\"order\":\"desc\"},"
+			"\"limit\":1,\"count\":true}",
+			&t);
+	check(jint(r, "rows.0.score", &n) && n == 7 && jbool(r, "truncated", true),
+		  "row search filters, sorts and pages", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.aggregate",
+			"{\"table\":\"quotes\",\"group_by\":[\"author\"],\"aggregates\":"
+			"{\"total\":{\"$sum\":\"score\"}},\"sort\":{\"field\":\"total\","
+			"\"order\":\"desc\"}}",
+			&t);
+	check(jint(r, "rows.0.total", &n) && n == 12,
+		  "row aggregate sums per group", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.update",
+			"{\"table\":\"quotes\",\"filters\":{\"author\":\"x\"},"
+			"\"operations\":{\"score\":{\"$inc\":10},\"tags\":{\"$push\":"
+			"\"seen\"}}}",
+			&t);
+	check(jint(r, "updated", &n) && n == 2, "row update applies operators",
+		  "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.delete",
+			"{\"table\":\"quotes\",\"filters\":{}}", &t);
+	check(is_error(r, "invalid_request"),
+		  "row delete with empty filters is refused", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.delete",
+			"{\"table\":\"quotes\",\"filters\":{\"score\":{\"$gt\":10}}}", &t);
+	check(jint(r, "deleted", &n) && n == 2, "row delete removes what matches",
+		  "got %s", t);
+	json_object_put(r), free(t);
+}
+
+/* The row tier end to end, and kept apart between plugins */
+static void
+phase_row(void)
+{
+	Client *q = client_open("quote-db", NULL);
+	Client *tv = client_open("trivia", NULL);
+	char *t;
+	json_object *r;
+
+	if (!check(q && tv, "plugins connect to NATS", "connect failed"))
+		return;
+	test_row_tables(q);
+	test_row_crud(q);
+	r = req(tv, "db.row.trivia.search", "{\"table\":\"quotes\"}", &t);
+	check(is_error(r, "not_found"),
+		  "another plugin does not see the table (not_found)", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.search",
+			"{\"table\":\"quotes\",\"filters\":{\"scroe\":1}}", &t);
+	check(is_error(r, "invalid_request") && strstr(t, "scroe") != NULL,
+		  "an unknown column is invalid_request naming it", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.frobnicate", "{\"table\":\"quotes\"}", &t);
+	check(is_error(r, "invalid_request"), "an unknown row op is refused",
+		  "got %s", t);
+	json_object_put(r), free(t);
+	r = req(q, "db.row.quote-db.drop_table",
+			"{\"table\":\"quotes\",\"confirm\":true}", &t);
+	check(jbool(r, "dropped", true), "row drop_table with confirm drops it",
+		  "got %s", t);
+	json_object_put(r), free(t);
+	client_close(q);
+	client_close(tv);
+}
+
 /* Poll with gets until one succeeds; return how many ms it took, or -1 */
 static int
 wait_for_service(const char *user, int limit_ms)
@@ -1356,7 +1499,7 @@ main(int argc, char **argv)
 	if (argc < 2)
 	{
 		fprintf(stderr,
-				"usage: bridge_test kv|bad|isolation|pg-down|back|"
+				"usage: bridge_test kv|row|bad|isolation|pg-down|back|"
 				"unknown|timeout|inflight N|inflight-check N|limit N|\n"
 				"       group-incr N|group-fail N\n"
 				"       bridge_test request USER SUBJECT [PAYLOAD]\n");
@@ -1370,6 +1513,8 @@ main(int argc, char **argv)
 		return phase_request(argc, argv);
 	if (strcmp(bt_phase, "kv") == 0)
 		phase_kv();
+	else if (strcmp(bt_phase, "row") == 0)
+		phase_row();
 	else if (strcmp(bt_phase, "bad") == 0)
 		phase_bad();
 	else if (strcmp(bt_phase, "isolation") == 0)

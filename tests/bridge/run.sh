@@ -206,6 +206,7 @@ check "the bridge starts and serves" start_bridge
 
 # Every KV op, every bad input, the isolation between plugins.
 phase kv
+phase row
 phase bad
 phase isolation
 
