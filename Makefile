@@ -16,6 +16,7 @@ OBJS = \
 	extension/context.o \
 	extension/errors.o \
 	extension/json_reply.o \
+	extension/json_request.o \
 	extension/kv_sql.o \
 	extension/kv_request.o \
 	extension/kv.o \

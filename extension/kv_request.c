@@ -78,28 +78,6 @@ PsFieldName(uint32 bit)
 	return "?";
 }
 
-/* The JSON type of a value, for error messages */
-static const char *
-PsJsonTypeName(const JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvString:
-			return "a string";
-		case jbvNumeric:
-			return "a number";
-		case jbvBool:
-			return "a boolean";
-		case jbvBinary:
-			return JsonContainerIsArray(v->val.binary.data) ? "an array"
-															: "an object";
-		default:
-			return "a JSON value";
-	}
-}
-
 /* Read a string field of bounded length into a text */
 static bool
 PsGetText(const JsonbValue *v, const char *field, int minlen, int maxlen,
@@ -126,50 +104,6 @@ PsGetText(const JsonbValue *v, const char *field, int minlen, int maxlen,
 		return false;
 	}
 	*out = cstring_to_text_with_len(v->val.string.val, v->val.string.len);
-	return true;
-}
-
-/* Read an integer field within [min, max] */
-static bool
-PsGetInt(const JsonbValue *v, const char *field, int64 min, int64 max,
-		 int64 *out, PsError *err)
-{
-	char *s;
-	char *dot;
-	char *end;
-	int64 val;
-
-	if (v->type != jbvNumeric)
-	{
-		PsSetError(err, "invalid_request",
-				   "field \"%s\" must be an integer, not %s", field,
-				   PsJsonTypeName(v));
-		return false;
-	}
-	s = DatumGetCString(
-		DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	dot = strchr(s, '.');
-	if (dot != NULL)
-	{
-		if (strspn(dot + 1, "0") != strlen(dot + 1))
-		{
-			PsSetError(err, "invalid_request",
-					   "field \"%s\" must be an integer, not %s", field, s);
-			return false;
-		}
-		*dot = '\0';
-	}
-	errno = 0;
-	val = strtoi64(s, &end, 10);
-	if (errno != 0 || *end != '\0' || val < min || val > max)
-	{
-		PsSetError(err, "invalid_request",
-				   "field \"%s\" must be an integer from " INT64_FORMAT
-				   " to " INT64_FORMAT ", not %s",
-				   field, min, max, s);
-		return false;
-	}
-	*out = val;
 	return true;
 }
 
@@ -320,27 +254,27 @@ PsParseField(uint32 bit, JsonbValue *v, PsKvRequest *req, PsKvItem *item,
 			req->if_absent = v->val.boolean;
 			return true;
 		case PS_F_IF_REVISION:
-			return PsGetInt(v, "if_revision", 1, PG_INT64_MAX,
-							&req->if_revision, err);
+			return PsJsonInt(v, "if_revision", 1, PG_INT64_MAX,
+							 &req->if_revision, err);
 		case PS_F_PREFIX:
 			return PsGetText(v, "prefix", 0, ps_max_key_bytes, &req->prefix,
 							 err);
 		case PS_F_LIMIT:
-			return PsGetInt(v, "limit", 1, PS_MAX_PAGE, &req->limit, err);
+			return PsJsonInt(v, "limit", 1, PS_MAX_PAGE, &req->limit, err);
 		case PS_F_CURSOR:
 			if (v->type == jbvNull)
 				return true;
 			return PsGetText(v, "cursor", 1, ps_max_key_bytes, &req->cursor,
 							 err);
 		case PS_F_BY:
-			return PsGetInt(v, "by", PG_INT64_MIN, PG_INT64_MAX, &req->by,
-							err);
+			return PsJsonInt(v, "by", PG_INT64_MIN, PG_INT64_MAX, &req->by,
+							 err);
 		case PS_F_KEYS:
 			return PsParseKeys(v, req, err);
 		case PS_F_ITEMS:
 			return PsParseItems(v, req, err);
 		case PS_F_OFFSET:
-			return PsGetInt(v, "offset", 0, PG_INT32_MAX, &req->offset, err);
+			return PsJsonInt(v, "offset", 0, PG_INT32_MAX, &req->offset, err);
 	}
 	elog(ERROR, "unhandled request field bit %u", bit);
 	return false;

@@ -112,6 +112,11 @@ extern void PsSetError(PsError *err, const char *code, const char *fmt, ...)
 extern Jsonb *PsErrorJsonb(const PsError *err);
 extern void PsRaiseError(const PsError *err) pg_attribute_noreturn();
 
+/* json_request.c */
+extern const char *PsJsonTypeName(const JsonbValue *v);
+extern bool PsJsonInt(const JsonbValue *v, const char *field, int64 min,
+					  int64 max, int64 *out, PsError *err);
+
 /* json_reply.c: a small builder over pushJsonbValue */
 typedef struct PsReply
 {

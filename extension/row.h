@@ -181,7 +181,6 @@ typedef struct PsRowCtx
 /* row_request.c */
 extern bool PsRowParseRequest(const char *op, Jsonb *request,
 							  PsRowRequest *req, PsError *err);
-extern const char *PsRowJsonType(const JsonbValue *v);
 extern bool PsRowIsObject(const JsonbValue *v);
 extern bool PsRowIsArray(const JsonbValue *v);
 extern int PsRowArraySize(const JsonbValue *v);

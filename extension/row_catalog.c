@@ -232,7 +232,7 @@ PsRowOpenTable(PsPlugin *p, PsRowRequest *req, LOCKMODE mode, bool missing_ok,
 	{
 		PsSetError(err, "invalid_request",
 				   "field \"table\" must be a string, not %s",
-				   PsRowJsonType(v));
+				   PsJsonTypeName(v));
 		return NULL;
 	}
 	name = PsRowString(v);

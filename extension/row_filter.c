@@ -76,7 +76,7 @@ PsRowBoolArg(PsRowColumn *col, const char *op, JsonbValue *arg, PsError *err)
 		return true;
 	PsSetError(err, "invalid_request",
 			   "operator \"%s\" on column \"%s\" takes true or false, not %s",
-			   op, col->name, PsRowJsonType(arg));
+			   op, col->name, PsJsonTypeName(arg));
 	return false;
 }
 
@@ -164,7 +164,7 @@ PsRowCompileCondition(PsRowCtx *c, PsRowSql *s, PsRowColumn *col,
 			PsSetError(err, "invalid_request",
 					   "operator \"%s\" on column \"%s\" takes a pattern "
 					   "string, not %s",
-					   op, col->name, PsRowJsonType(arg));
+					   op, col->name, PsJsonTypeName(arg));
 			return false;
 		}
 		return PsRowBinary(s, col, op[1] == 'l' ? "LIKE" : "ILIKE", arg, err);
@@ -291,7 +291,7 @@ PsRowFilterObject(PsRowCtx *c, PsRowSql *s, JsonbValue *obj, int depth,
 	if (!PsRowIsObject(obj))
 	{
 		PsSetError(c->err, "invalid_request",
-				   "a filter must be an object, not %s", PsRowJsonType(obj));
+				   "a filter must be an object, not %s", PsJsonTypeName(obj));
 		return false;
 	}
 	if (depth > PS_ROW_MAX_DEPTH)
@@ -352,7 +352,7 @@ PsRowCompileFilters(PsRowCtx *c, PsRowSql *s, JsonbValue *filters, int *leaves)
 	{
 		PsSetError(c->err, "invalid_request",
 				   "field \"filters\" must be an object, not %s",
-				   PsRowJsonType(filters));
+				   PsJsonTypeName(filters));
 		return false;
 	}
 	return PsRowFilterObject(c, s, filters, 1, leaves);

@@ -74,7 +74,7 @@ PsRowSortItem(JsonbValue *v, PsRowSortKey *key, PsError *err)
 			if (strcmp(name, "field") == 0)
 				PsSetError(err, "invalid_request",
 						   "sort \"field\" must be a column name, not %s",
-						   PsRowJsonType(&val));
+						   PsJsonTypeName(&val));
 			else if (strcmp(name, "order") == 0)
 				PsSetError(err, "invalid_request",
 						   "sort \"order\" must be \"asc\" or \"desc\"");
@@ -432,7 +432,7 @@ PsRowAggregate(PsRowCtx *c, PsRowSql *s, const char *alias, JsonbValue *spec)
 	{
 		PsSetError(c->err, "invalid_request",
 				   "aggregate \"%s\" takes a column name, not %s", alias,
-				   PsRowJsonType(&v));
+				   PsJsonTypeName(&v));
 		return false;
 	}
 	if (c->out.n > 0)

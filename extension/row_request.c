@@ -90,28 +90,6 @@ PsRowFieldOf(const char *key, int len)
 	return -1;
 }
 
-/* The JSON type of a value, for error messages */
-const char *
-PsRowJsonType(const JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvString:
-			return "a string";
-		case jbvNumeric:
-			return "a number";
-		case jbvBool:
-			return "a boolean";
-		case jbvBinary:
-			return JsonContainerIsArray(v->val.binary.data) ? "an array"
-															: "an object";
-		default:
-			return "a JSON value";
-	}
-}
-
 /* Is this JSON value an object? */
 bool
 PsRowIsObject(const JsonbValue *v)
@@ -161,7 +139,7 @@ PsRowGetBool(PsRowRequest *req, PsRowField f, bool dflt, bool *out,
 	{
 		PsSetError(err, "invalid_request",
 				   "field \"%s\" must be a boolean, not %s", ps_row_fields[f],
-				   PsRowJsonType(v));
+				   PsJsonTypeName(v));
 		return false;
 	}
 	*out = v->val.boolean;
@@ -173,35 +151,10 @@ bool
 PsRowGetInt(PsRowRequest *req, PsRowField f, int64 min, int64 max, int64 dflt,
 			int64 *out, PsError *err)
 {
-	JsonbValue *v = req->field[f];
-	char *s;
-	char *end;
-	int64 val;
-
 	*out = dflt;
-	if (v == NULL)
+	if (req->field[f] == NULL)
 		return true;
-	if (v->type != jbvNumeric)
-	{
-		PsSetError(err, "invalid_request",
-				   "field \"%s\" must be an integer, not %s", ps_row_fields[f],
-				   PsRowJsonType(v));
-		return false;
-	}
-	s = DatumGetCString(
-		DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	errno = 0;
-	val = strtoi64(s, &end, 10);
-	if (errno != 0 || *end != '\0' || val < min || val > max)
-	{
-		PsSetError(err, "invalid_request",
-				   "field \"%s\" must be an integer from " INT64_FORMAT
-				   " to " INT64_FORMAT ", not %s",
-				   ps_row_fields[f], min, max, s);
-		return false;
-	}
-	*out = val;
-	return true;
+	return PsJsonInt(req->field[f], ps_row_fields[f], min, max, out, err);
 }
 
 /*
@@ -236,7 +189,7 @@ PsRowGetNames(const JsonbValue *v, const char *field, int max, char ***names,
 		{
 			PsSetError(err, "invalid_request",
 					   "%s must hold names (strings), not %s", field,
-					   PsRowJsonType(e));
+					   PsJsonTypeName(e));
 			return false;
 		}
 		(*names)[i] = PsRowString(e);

@@ -76,7 +76,7 @@ PsRowWrongType(PsRowColumn *col, const char *expected, JsonbValue *v,
 	PsSetError(err, "type_mismatch",
 			   "column \"%s\" is %s: expected %s, not %s", col->name,
 			   PsRowTypeName(col->typid, col->typmod), expected,
-			   PsRowJsonType(v));
+			   PsJsonTypeName(v));
 	return false;
 }
 

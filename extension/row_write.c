@@ -62,7 +62,7 @@ PsRowCollectColumns(PsRowCtx *c, JsonbValue *row, const char *what,
 	{
 		PsSetError(c->err, "invalid_request",
 				   "%s must be an object of columns, not %s", what,
-				   PsRowJsonType(row));
+				   PsJsonTypeName(row));
 		return false;
 	}
 	it = JsonbIteratorInit(row->val.binary.data);
