@@ -18,30 +18,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-clients=${CLIENTS:-4}
-duration=${DURATION:-10}
-rounds=${ROUNDS:-3}
 keys=${KEYS:-10000}
-export PATH="$(bash scripts/deps.sh):$PATH"
-make -s >/dev/null && make -s install >/dev/null
-
-work=$(mktemp -d /tmp/plugin_storage_bench.XXXXXX)
-chmod 755 "$work"
-trap 'scripts/pg-cluster.sh stop "$work/pg"; rm -rf "$work"' EXIT
-eval "$(PS_SWEEP_DB=postgres scripts/pg-cluster.sh start "$work/pg" 54341)"
-psql -X -q -v ON_ERROR_STOP=1 -v keys="$keys" -d postgres -f bench/kv_sql/setup.sql >/dev/null
-
-# Run one pgbench; print its tps
-tps() {
-	pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$duration" \
-		-D keys="$keys" -f "bench/kv_sql/$1.sql" postgres 2>/dev/null |
-		sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
-}
-
-# The median of the numbers on stdin
-median() {
-	sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
+. bench/pgbench_lib.sh
+bench_start kv_sql 54341 keys "$keys"
 
 echo "plugin_storage KV through SQL vs hand-written SQL: $(nproc) cores, $clients clients, ${duration}s x $rounds rounds, $keys keys"
 echo "$(pgbench --version), $(uname -r)"

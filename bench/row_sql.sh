@@ -29,30 +29,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-clients=${CLIENTS:-4}
-duration=${DURATION:-10}
-rounds=${ROUNDS:-3}
 rows=${ROWS:-100000}
-export PATH="$(bash scripts/deps.sh):$PATH"
-make -s >/dev/null && make -s install >/dev/null
-
-work=$(mktemp -d /tmp/plugin_storage_bench.XXXXXX)
-chmod 755 "$work"
-trap 'scripts/pg-cluster.sh stop "$work/pg"; rm -rf "$work"' EXIT
-eval "$(PS_SWEEP_DB=postgres scripts/pg-cluster.sh start "$work/pg" 54342)"
-psql -X -q -v ON_ERROR_STOP=1 -v rows="$rows" -d postgres -f bench/row_sql/setup.sql >/dev/null
-
-# Run one pgbench; print its tps
-tps() {
-	pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$duration" \
-		-D rows="$rows" -f "bench/row_sql/$1.sql" postgres 2>/dev/null |
-		sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
-}
-
-# The median of the numbers on stdin
-median() {
-	sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
+. bench/pgbench_lib.sh
+bench_start row_sql 54342 rows "$rows"
 
 # Check that the three sides answer the same rows before timing them
 check() {
