@@ -8,6 +8,10 @@
  * string of --value-bytes characters); it succeeds when the reply says
  * {"ok":true,...}, which the bridge sends after the commit. A reply with an
  * "error" member, a timeout or no responders counts as an error.
+ *
+ * The bridge-row-search and bridge-row-update modes send bench/row_sql.sh's
+ * requests to db.row.<plugin>.search and .update, on the table "scores" that
+ * bench/row_sql/setup.sql makes (--keys is its number of rows).
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,11 +23,12 @@
 /* Deepest JSON nesting accepted in a reply */
 #define BRIDGE_REPLY_DEPTH 8
 
-/* Build db.kv.<plugin>.<verb> into out */
+/* Build db.<tier>.<plugin>.<verb> into out */
 static void
-BridgeSubject(char *out, size_t len, const lg_config *cfg, const char *verb)
+BridgeSubject(char *out, size_t len, const lg_config *cfg, const char *tier,
+			  const char *verb)
 {
-	snprintf(out, len, "db.kv.%s.%s", cfg->plugin, verb);
+	snprintf(out, len, "db.%s.%s.%s", tier, cfg->plugin, verb);
 }
 
 /* Parse a reply; on failure return NULL and describe it in err */
@@ -78,10 +83,10 @@ BridgeFlag(json_object *root, const char *name)
 		   json_object_get_boolean(flag);
 }
 
-/* Send payload to db.kv.<plugin>.<verb>; check the reply's flag member */
+/* Send w->buf to db.<tier>.<plugin>.<verb>; check no error and the flag */
 static bool
-BridgeRequest(lg_worker *w, const char *verb, const char *flag,
-			  const char *key, char *err, size_t errlen)
+BridgeRequest(lg_worker *w, const char *tier, const char *verb,
+			  const char *flag, const char *key, char *err, size_t errlen)
 {
 	char subject[256];
 	natsMsg *reply = NULL;
@@ -89,7 +94,7 @@ BridgeRequest(lg_worker *w, const char *verb, const char *flag,
 	natsStatus s;
 	bool ok;
 
-	BridgeSubject(subject, sizeof(subject), w->cfg, verb);
+	BridgeSubject(subject, sizeof(subject), w->cfg, tier, verb);
 	s = natsConnection_RequestString(&reply, w->conn->nc, subject, w->buf,
 									 w->cfg->timeout_ms);
 	if (s != NATS_OK)
@@ -99,7 +104,7 @@ BridgeRequest(lg_worker *w, const char *verb, const char *flag,
 	}
 	root = BridgeParseReply(reply, key, err, errlen);
 	ok = root != NULL && BridgeNoError(root, key, err, errlen);
-	if (ok && !BridgeFlag(root, flag))
+	if (ok && flag != NULL && !BridgeFlag(root, flag))
 	{
 		snprintf(err, errlen, "%s %s: reply without \"%s\":true: %s", verb,
 				 key, flag,
@@ -120,7 +125,7 @@ BridgeSet(lg_worker *w, int key, char *err, size_t errlen)
 	lg_format_key(name, sizeof(name), key);
 	snprintf(w->buf, w->buf_len, "{\"key\":\"%s\",\"value\":\"%s\"}", name,
 			 w->cfg->value);
-	return BridgeRequest(w, "set", "ok", name, err, errlen);
+	return BridgeRequest(w, "kv", "set", "ok", name, err, errlen);
 }
 
 /* Get one key; it must exist */
@@ -131,8 +136,37 @@ BridgeGet(lg_worker *w, int key, char *err, size_t errlen)
 
 	lg_format_key(name, sizeof(name), key);
 	snprintf(w->buf, w->buf_len, "{\"key\":\"%s\"}", name);
-	return BridgeRequest(w, "get", "exists", name, err, errlen);
+	return BridgeRequest(w, "kv", "get", "exists", name, err, errlen);
 }
 
 const lg_mode lg_mode_bridge_get = {"bridge-get", NULL, BridgeSet, BridgeGet};
 const lg_mode lg_mode_bridge_set = {"bridge-set", NULL, BridgeSet, BridgeSet};
+
+/* Search: one game's 10 best scores above a threshold, as row_sql.sh does */
+static bool
+BridgeRowSearch(lg_worker *w, int key, char *err, size_t errlen)
+{
+	snprintf(w->buf, w->buf_len,
+			 "{\"table\":\"scores\",\"filters\":{\"game\":%d,\"score\":"
+			 "{\"$gte\":%d}},\"sort\":{\"field\":\"score\",\"order\":"
+			 "\"desc\"},\"limit\":10}",
+			 key % 100, key * 9 / 10);
+	return BridgeRequest(w, "row", "search", NULL, "search", err, errlen);
+}
+
+/* Update: one player's score $inc 10 and streak $max, as row_sql.sh does */
+static bool
+BridgeRowUpdate(lg_worker *w, int key, char *err, size_t errlen)
+{
+	snprintf(w->buf, w->buf_len,
+			 "{\"table\":\"scores\",\"filters\":{\"player\":\"p%d\"},"
+			 "\"operations\":{\"score\":{\"$inc\":10},\"streak\":"
+			 "{\"$max\":%d}}}",
+			 key + 1, key % 50);
+	return BridgeRequest(w, "row", "update", NULL, "update", err, errlen);
+}
+
+const lg_mode lg_mode_bridge_row_search = {"bridge-row-search", NULL, NULL,
+										   BridgeRowSearch};
+const lg_mode lg_mode_bridge_row_update = {"bridge-row-update", NULL, NULL,
+										   BridgeRowUpdate};

@@ -35,8 +35,13 @@
 
 /* Every mode the load generator runs */
 static const lg_mode *const lg_modes[] = {
-	&lg_mode_bridge_get, &lg_mode_bridge_set, &lg_mode_js_get,
-	&lg_mode_js_put,	 &lg_mode_echo,
+	&lg_mode_bridge_get,
+	&lg_mode_bridge_set,
+	&lg_mode_bridge_row_search,
+	&lg_mode_bridge_row_update,
+	&lg_mode_js_get,
+	&lg_mode_js_put,
+	&lg_mode_echo,
 };
 
 /* Phase changes: populate done, then window set */
@@ -55,36 +60,40 @@ static int lg_errors_printed = 0;
 static void
 Usage(FILE *out)
 {
-	fprintf(out,
-			"usage: loadgen MODE [options]\n"
-			"modes:\n"
-			"  bridge-get   requests to db.kv.<plugin>.get\n"
-			"  bridge-set   requests to db.kv.<plugin>.set\n"
-			"  js-get       kvStore_Get on a JetStream KV bucket\n"
-			"  js-put       kvStore_Put on a JetStream KV bucket\n"
-			"  echo         requests to an echo-server\n"
-			"  echo-server  reply to requests with their payload until "
-			"killed\n"
-			"options:\n"
-			"  --url URL          NATS server (default $NATS_URL or "
-			"nats://127.0.0.1:4222)\n"
-			"  --inflight N       requests in flight = threads (default 1)\n"
-			"  --conns N          connections the threads share (default 4,\n"
-			"                     at most --inflight)\n"
-			"  --duration SEC     measured seconds (default 5; 0 = only "
-			"populate)\n"
-			"  --warmup SEC       unmeasured seconds first (default 1)\n"
-			"  --keys K           keys k0..k<K-1> (default 1000)\n"
-			"  --value-bytes B    value size (default 100)\n"
-			"  --populate         write every key once before the run\n"
-			"  --plugin NAME      plugin of the bridge subjects "
-			"(default bench)\n"
-			"  --bucket NAME      JetStream KV bucket (default bench)\n"
-			"  --subject SUBJ     echo subject (default bench.echo)\n"
-			"  --timeout-ms MS    per-request timeout (default 5000)\n"
-			"  --buffered-replies echo-server: do not send replies at once\n"
-			"                     (nats.c default; adds its 1 ms flusher "
-			"delay)\n");
+	fprintf(
+		out,
+		"usage: loadgen MODE [options]\n"
+		"modes:\n"
+		"  bridge-get   requests to db.kv.<plugin>.get\n"
+		"  bridge-set   requests to db.kv.<plugin>.set\n"
+		"  bridge-row-search, bridge-row-update\n"
+		"               bench/row_sql.sh's search and update $inc through\n"
+		"               db.row.<plugin>.* (--keys = the table's rows)\n"
+		"  js-get       kvStore_Get on a JetStream KV bucket\n"
+		"  js-put       kvStore_Put on a JetStream KV bucket\n"
+		"  echo         requests to an echo-server\n"
+		"  echo-server  reply to requests with their payload until "
+		"killed\n"
+		"options:\n"
+		"  --url URL          NATS server (default $NATS_URL or "
+		"nats://127.0.0.1:4222)\n"
+		"  --inflight N       requests in flight = threads (default 1)\n"
+		"  --conns N          connections the threads share (default 4,\n"
+		"                     at most --inflight)\n"
+		"  --duration SEC     measured seconds (default 5; 0 = only "
+		"populate)\n"
+		"  --warmup SEC       unmeasured seconds first (default 1)\n"
+		"  --keys K           keys k0..k<K-1> (default 1000)\n"
+		"  --value-bytes B    value size (default 100)\n"
+		"  --populate         write every key once before the run\n"
+		"  --plugin NAME      plugin of the bridge subjects "
+		"(default bench)\n"
+		"  --bucket NAME      JetStream KV bucket (default bench)\n"
+		"  --subject SUBJ     echo subject (default bench.echo)\n"
+		"  --timeout-ms MS    per-request timeout (default 5000)\n"
+		"  --buffered-replies echo-server: do not send replies at once\n"
+		"                     (nats.c default; adds its 1 ms flusher "
+		"delay)\n");
 }
 
 /* Write the name of key number key ("k12") into out */

@@ -89,6 +89,8 @@ void lg_samples_free(lg_samples *s);
 /* bridge_ops.c */
 extern const lg_mode lg_mode_bridge_get;
 extern const lg_mode lg_mode_bridge_set;
+extern const lg_mode lg_mode_bridge_row_search;
+extern const lg_mode lg_mode_bridge_row_update;
 
 /* jetstream_ops.c */
 extern const lg_mode lg_mode_js_get;

@@ -20,6 +20,11 @@
 #
 #   bash bench/row_sql.sh                CLIENTS=4 DURATION=10 ROUNDS=3 ROWS=100000
 #
+# Then, unless BRIDGE=0, the same search and update requests go through
+# NATS and the bridge (bench/loadgen bridge-row-search / bridge-row-update,
+# nats-server on NATS_PORT, default 42260) at 1, 16 and 128 in flight, and a
+# second table shows those figures beside the SQL ones.
+#
 # The plain side does less than the extension by design: no plugin lookup, no
 # role switch, no catalog check, no JSON in or out (its rows go to pgbench as
 # text columns; the extension's come back as one jsonb).  The ratio
@@ -65,4 +70,35 @@ for op in search update; do
 	e=$(median <"$work/ext_$op")
 	printf '| %-6s | %10.0f | %11.0f | %15.0f | %7.2fx | %6.2fx |\n' "$op" "$p" "$j" "$e" \
 		"$(awk -v e="$e" -v p="$p" 'BEGIN {print e / p}')" "$(awk -v e="$e" -v j="$j" 'BEGIN {print e / j}')"
+done
+
+# The same requests through NATS and the bridge, beside the SQL figures.
+[ "${BRIDGE:-1}" = 1 ] || exit 0
+nats_port=${NATS_PORT:-42260}
+make -s -C bench >/dev/null
+psql -X -q -d postgres -c "CREATE ROLE bench_bridge LOGIN IN ROLE plugin_storage_bridge"
+bridge_pid=
+trap 'kill "$bridge_pid" 2>/dev/null; wait "$bridge_pid" 2>/dev/null; scripts/nats.sh stop "$work/nats"; scripts/pg-cluster.sh stop "$work/pg"; rm -rf "$work"' EXIT
+scripts/nats.sh start "$work/nats" "$nats_port"
+PGUSER=bench_bridge PGDATABASE=postgres NATS_URL="nats://127.0.0.1:$nats_port" \
+	bridge/plugin-storage-bridge --log-level warn 2>"$work/bridge.log" &
+bridge_pid=$!
+for _ in $(seq 1 50); do
+	bench/loadgen bridge-row-search --url "nats://127.0.0.1:$nats_port" --keys "$rows" \
+		--duration 1 --warmup 0 --timeout-ms 500 >/dev/null 2>&1 && break
+	sleep 0.2
+done
+echo
+echo "The same requests through NATS and the bridge (bench/loadgen, ${duration}s each):"
+echo
+printf '| %-6s | %9s | %10s | %8s | %8s | %6s |\n' op "in flight" "rps" "p50 ms" "p99 ms" errors
+printf '|--------|-----------|------------|----------|----------|--------|\n'
+for op in search update; do
+	for n in 1 16 128; do
+		line=$(bench/loadgen "bridge-row-$op" --url "nats://127.0.0.1:$nats_port" --keys "$rows" \
+			--inflight "$n" --duration "$duration" 2>/dev/null | tail -1)
+		field() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+		printf '| %-6s | %9s | %10.0f | %8s | %8s | %6s |\n' "$op" "$n" "$(field rps)" \
+			"$(field p50_ms)" "$(field p99_ms)" "$(field errors)"
+	done
 done
