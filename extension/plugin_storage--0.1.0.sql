@@ -327,11 +327,9 @@ CREATE FUNCTION plugin_storage.plugin_kv_ttl(plugin text, key text,
 CREATE FUNCTION plugin_storage.sweep(max_keys bigint DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_sweep' LANGUAGE C VOLATILE;
 
--- Privileges: nothing for PUBLIC but current_workspace() (RLS needs it);
+-- Privileges (PUBLIC loses EXECUTE at the end of this script):
 -- the bridge may call the KV entry points and read the registry; plugin
 -- roles reach workspace_kv, under its policy, and nothing else here.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA plugin_storage FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION plugin_storage.current_workspace() TO PUBLIC;
 GRANT USAGE ON SCHEMA plugin_storage TO plugin_storage_bridge, plugin_storage_plugin;
 GRANT SELECT ON plugin_storage.plugins TO plugin_storage_bridge;
 GRANT EXECUTE ON FUNCTION
@@ -446,24 +444,7 @@ CREATE FUNCTION plugin_storage.plugin_row_delete(plugin text, "table" text, filt
 	RETURN (plugin_storage._plugin_row_raise($1, 'delete', jsonb_build_object(
 		'table', $2, 'filters', $3, 'all', $4)) ->> 'deleted')::bigint;
 
--- Privileges: the bridge may call the row entry points; PUBLIC may not (the
--- REVOKE above ran before these functions existed).
-REVOKE ALL ON FUNCTION
-	plugin_storage.plugin_row(text, text, jsonb),
-	plugin_storage._plugin_row_raise(text, text, jsonb),
-	plugin_storage.plugin_row_define(text, text, jsonb, jsonb, jsonb, jsonb),
-	plugin_storage.plugin_row_describe(text, text),
-	plugin_storage.plugin_row_tables(text),
-	plugin_storage.plugin_row_drop_table(text, text),
-	plugin_storage.plugin_row_insert(text, text, jsonb),
-	plugin_storage.plugin_row_insert_many(text, text, jsonb),
-	plugin_storage.plugin_row_upsert(text, text, jsonb, text[]),
-	plugin_storage.plugin_row_select(text, text, jsonb),
-	plugin_storage.plugin_row_search(text, text, jsonb, jsonb, integer, integer, text[]),
-	plugin_storage.plugin_row_aggregate(text, text, jsonb, text[], jsonb, jsonb, integer),
-	plugin_storage.plugin_row_update(text, text, jsonb, jsonb, boolean),
-	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
-	FROM PUBLIC;
+-- Privileges: the bridge may call the row entry points.
 GRANT EXECUTE ON FUNCTION
 	plugin_storage.plugin_row(text, text, jsonb),
 	plugin_storage._plugin_row_raise(text, text, jsonb),
@@ -480,3 +461,9 @@ GRANT EXECUTE ON FUNCTION
 	plugin_storage.plugin_row_update(text, text, jsonb, jsonb, boolean),
 	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
 	TO plugin_storage_bridge;
+
+-- Functions are executable by PUBLIC when created: take that back from every
+-- function of the extension, except current_workspace(), which the
+-- workspace_kv policy calls as the plugin role.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA plugin_storage FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION plugin_storage.current_workspace() TO PUBLIC;
