@@ -28,6 +28,9 @@ static const PsErrorCode ps_error_codes[] = {
 	{"type_mismatch", ERRCODE_DATATYPE_MISMATCH},
 	{"too_large", ERRCODE_PROGRAM_LIMIT_EXCEEDED},
 	{"forbidden", ERRCODE_INSUFFICIENT_PRIVILEGE},
+	{"timeout", ERRCODE_QUERY_CANCELED},
+	{"rate_limited", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED},
+	{"unavailable", ERRCODE_CANNOT_CONNECT_NOW},
 	{"internal", ERRCODE_INTERNAL_ERROR},
 };
 
@@ -64,6 +67,18 @@ PsErrorJsonb(const PsError *err)
 	PsReplyBeginObject(&r, "error");
 	PsReplyString(&r, "code", err->code, -1);
 	PsReplyString(&r, "message", err->message, -1);
+	if (err->sqlstate)
+		PsReplyString(&r, "sqlstate", err->sqlstate, -1);
+	if (err->detail)
+		PsReplyString(&r, "detail", err->detail, -1);
+	if (err->hint)
+		PsReplyString(&r, "hint", err->hint, -1);
+	if (err->position > 0)
+		PsReplyInt64(&r, "position", err->position);
+	if (err->version)
+		PsReplyString(&r, "version", err->version, -1);
+	if (err->statement)
+		PsReplyString(&r, "statement", err->statement, -1);
 	PsReplyEndObject(&r);
 	return PsReplyFinish(&r);
 }
@@ -77,7 +92,20 @@ PsRaiseError(const PsError *err)
 	for (int i = 0; i < (int) lengthof(ps_error_codes); i++)
 		if (strcmp(ps_error_codes[i].code, err->code) == 0)
 			sqlstate = ps_error_codes[i].sqlstate;
-	ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", err->message),
-					errdetail("plugin_storage error code: %s.", err->code)));
+	if (err->sqlstate)
+		sqlstate =
+			MAKE_SQLSTATE(err->sqlstate[0], err->sqlstate[1], err->sqlstate[2],
+						  err->sqlstate[3], err->sqlstate[4]);
+	ereport(ERROR,
+			(errcode(sqlstate), errmsg_internal("%s", err->message),
+			 err->detail
+				 ? errdetail_internal("%s (plugin_storage error code: "
+									  "%s.)",
+									  err->detail, err->code)
+				 : errdetail("plugin_storage error code: %s.", err->code),
+			 err->hint ? errhint("%s", err->hint) : 0,
+			 err->version ? errcontext("migration %s: %s", err->version,
+									   err->statement ? err->statement : "")
+						  : 0));
 	pg_unreachable();
 }

@@ -63,6 +63,7 @@ _PG_init(void)
 
 	PsRegistryInit();
 	PsContextInit();
+	PsSandboxInit();
 	if (process_shared_preload_libraries_in_progress)
 		PsSweepRegisterWorker();
 }

@@ -78,6 +78,14 @@ typedef struct PsError
 {
 	const char *code; /* stable wire code, e.g. "conflict" */
 	char *message;	  /* human-readable, names the culprit */
+	/* From a PostgreSQL error raised by plugin SQL (PsErrorFromEdata): */
+	const char *sqlstate; /* e.g. "42P01", or NULL */
+	char *detail;		  /* or NULL */
+	char *hint;			  /* or NULL */
+	int position;		  /* 1-based cursor position in the SQL, or 0 */
+	/* Where a migration failed (migrate.c), or NULL: */
+	char *version;	 /* the migration's version */
+	char *statement; /* the statement that failed */
 } PsError;
 
 /* What PsEnterPlugin saved, for PsLeavePlugin to restore */
@@ -111,6 +119,21 @@ extern void PsSetError(PsError *err, const char *code, const char *fmt, ...)
 	pg_attribute_printf(3, 4);
 extern Jsonb *PsErrorJsonb(const PsError *err);
 extern void PsRaiseError(const PsError *err) pg_attribute_noreturn();
+
+/* sandbox.c: running SQL written by a plugin */
+typedef bool (*PsSandboxFn)(void *arg, PsError *err);
+
+typedef struct PsSandboxOpts
+{
+	bool read_only; /* run in a READ ONLY subtransaction */
+	int timeout_ms; /* cancel after this long; 0: no timer */
+	bool keep;		/* release (true) or roll back (false) the work */
+} PsSandboxOpts;
+
+extern bool PsSandboxRun(PsSandboxFn fn, void *arg, const PsSandboxOpts *opts,
+						 PsError *err);
+extern void PsErrorFromEdata(const ErrorData *edata, PsError *err);
+extern void PsSandboxInit(void);
 
 /* json_request.c */
 extern const char *PsJsonTypeName(const JsonbValue *v);

@@ -12,7 +12,8 @@ set -euo pipefail
 cmd=${1:?usage: pg-cluster.sh start|stop|env DIR [PORT]}
 dir=${2:?usage: pg-cluster.sh start|stop|env DIR [PORT]}
 port=${3:-${PGPORT:-54329}}
-bin=/usr/lib/postgresql/15/bin
+# PG_CONFIG picks another PostgreSQL 15 installation (default: Debian's).
+bin=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 case "$cmd" in

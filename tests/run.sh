@@ -33,7 +33,7 @@ trap cleanup EXIT
 # preloaded and the sweeper pointed at pg_regress's database.
 run_regress() {
 	local env
-	env=$(PS_SWEEP_DB=contrib_regression PS_SWEEP_INTERVAL=200ms scripts/pg-cluster.sh start "$work/pg" 54329) || return 1
+	env=$(PS_SWEEP_DB=contrib_regression PS_SWEEP_INTERVAL=200ms scripts/pg-cluster.sh start "$work/pg" "${REGRESS_PORT:-54329}") || return 1
 	eval "$env"
 	# The sweeper is connected to contrib_regression, so pg_regress must not
 	# drop and recreate it: make it here and run with --use-existing.
@@ -45,7 +45,7 @@ run_regress() {
 		sleep 0.5
 	done
 	rm -rf results regression.diffs regression.out
-	make -s installcheck EXTRA_REGRESS_OPTS=--use-existing >"$work/regress.log" 2>&1
+	make -s installcheck EXTRA_REGRESS_OPTS="--use-existing ${EXTRA_REGRESS_OPTS:-}" >"$work/regress.log" 2>&1
 	local rc=$?
 	cat "$work/regress.log"
 	[ -f results/regression.diffs ] && head -c 20000 results/regression.diffs
