@@ -21,6 +21,7 @@ OBJS = \
 	extension/kv_request.o \
 	extension/kv.o \
 	extension/sweep.o \
+	extension/sweep_stats.o \
 	extension/sandbox.o \
 	extension/row_request.o \
 	extension/row_catalog.o \

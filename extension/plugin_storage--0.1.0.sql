@@ -329,6 +329,21 @@ CREATE FUNCTION plugin_storage.plugin_kv_ttl(plugin text, key text,
 CREATE FUNCTION plugin_storage.sweep(max_keys bigint DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_sweep' LANGUAGE C VOLATILE;
 
+-- What the sweep worker did since the server started (docs/sql-api.md).
+CREATE FUNCTION plugin_storage._sweeper_status(
+		OUT database text, OUT pid integer, OUT started timestamptz,
+		OUT passes bigint, OUT keys_swept bigint, OUT errors bigint,
+		OUT last_start timestamptz, OUT last_end timestamptz,
+		OUT last_duration_ms double precision, OUT last_keys bigint,
+		OUT last_tables integer, OUT last_error_at timestamptz,
+		OUT last_error_plugin text, OUT last_error text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'ps_sweeper_status'
+	LANGUAGE C VOLATILE;
+CREATE VIEW plugin_storage.sweeper AS SELECT * FROM plugin_storage._sweeper_status();
+COMMENT ON VIEW plugin_storage.sweeper IS 'The TTL sweep worker: keys swept, last pass, errors';
+GRANT SELECT ON plugin_storage.sweeper TO pg_monitor;
+GRANT EXECUTE ON FUNCTION plugin_storage._sweeper_status() TO pg_monitor;
+
 -- Privileges (PUBLIC loses EXECUTE at the end of this script):
 -- the bridge may call the KV entry points and read the registry; plugin
 -- roles reach workspace_kv, under its policy, and nothing else here.

@@ -64,6 +64,7 @@ _PG_init(void)
 	PsRegistryInit();
 	PsContextInit();
 	PsSandboxInit();
+	PsSweepStatsInit();
 	if (process_shared_preload_libraries_in_progress)
 		PsSweepRegisterWorker();
 }

@@ -20,6 +20,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #define PS_EXTENSION_SCHEMA "plugin_storage"
 #define PS_REGISTRY_TABLE "plugins"
@@ -181,5 +182,11 @@ extern Jsonb *PsRowExecute(const char *plugin, const char *op, Jsonb *request,
 /* sweep.c */
 extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
 extern void PsSweepRegisterWorker(void);
+
+/* sweep_stats.c */
+extern void PsSweepStatsInit(void);
+extern void PsSweepStatsWorker(int pid, const char *database);
+extern void PsSweepStatsError(const char *plugin, const char *message);
+extern void PsSweepStatsPass(TimestampTz start, int64 keys, int tables);
 
 #endif /* PLUGIN_STORAGE_H */
