@@ -32,6 +32,7 @@
 #include "bus.h"
 #include "handler.h"
 #include "log.h"
+#include "observe.h"
 #include "stats.h"
 
 #define BUS_RECONNECT_WAIT_MS 250
@@ -57,6 +58,12 @@ BusOnMessage(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	(void) nc;
 	(void) sub;
 	(void) closure;
+	if (observe_ignored(natsMsg_GetSubject(msg)))
+	{
+		/* db.stats (answered in statsapi.c) and db.events.> */
+		natsMsg_Destroy(msg);
+		return;
+	}
 	STATS_INC(received);
 	if (reply == NULL || reply[0] == '\0')
 	{
@@ -308,4 +315,31 @@ int64_t
 bus_max_payload(void)
 {
 	return atomic_load_explicit(&bus_max_payload_cache, memory_order_relaxed);
+}
+
+/* Subscribe (no queue group) to a subject the bridge answers for itself */
+natsSubscription *
+bus_subscribe(const char *subject, natsMsgHandler cb)
+{
+	natsSubscription *sub = NULL;
+	natsStatus s = natsConnection_Subscribe(&sub, bus_conn, subject, cb, NULL);
+
+	if (s != NATS_OK)
+		log_error("cannot subscribe", LF_S("subject", subject),
+				  LF_S("status", natsStatus_GetText(s)));
+	return sub;
+}
+
+/* Stop a bus_subscribe() subscription, letting a running callback end */
+void
+bus_unsubscribe(natsSubscription *sub)
+{
+	if (sub == NULL)
+		return;
+	if (natsConnection_Status(bus_conn) != NATS_CONN_STATUS_CONNECTED ||
+		natsSubscription_Drain(sub) != NATS_OK ||
+		natsSubscription_WaitForDrainCompletion(sub, BUS_FLUSH_TIMEOUT_MS) !=
+			NATS_OK)
+		natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
 }

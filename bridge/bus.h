@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nats/nats.h>
+
 #include "config.h"
 #include "queue.h"
 
@@ -28,5 +30,7 @@ extern bool bus_drain_wait(int timeout_ms);
 extern void bus_stop(void);
 extern BusSent bus_publish(const char *subject, const char *data, size_t len);
 extern int64_t bus_max_payload(void);
+extern natsSubscription *bus_subscribe(const char *subject, natsMsgHandler cb);
+extern void bus_unsubscribe(natsSubscription *sub);
 
 #endif

@@ -21,6 +21,16 @@ clock_mono_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Return the monotonic clock in nanoseconds, for latency metrics */
+static inline int64_t
+clock_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Fill a timespec for pthread_cond_timedwait on the monotonic clock */
 static inline void
 clock_mono_timespec(int64_t at_ms, struct timespec *ts)

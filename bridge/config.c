@@ -99,8 +99,8 @@ static const Option config_options[] = {
 				"deepest nesting of a request payload"),
 	OPT_INT_ROW(reconnect_max_ms, "2000", true, 100, 60000,
 				"cap of the exponential reconnect backoff"),
-	OPT_INT_ROW(slow_request_ms, "1000", true, 0, 600000,
-				"log requests slower than this at warn; 0 turns it off"),
+	OPT_INT_ROW(slow_request_ms, "500", true, 0, 600000,
+				"requests slower than this raise a slow event; 0: never"),
 	OPT_INT_ROW(drain_timeout_ms, "10000", true, 0, 600000,
 				"longest wait for the NATS subscription to drain at exit"),
 	OPT_STR_ROW(nats_url, "nats://127.0.0.1:4222", false, false, "NATS_URL",
@@ -113,6 +113,12 @@ static const Option config_options[] = {
 				"NATS queue group shared by every bridge"),
 	{"log_level", OPT_LEVEL, "info", true, false, 0, 0,
 	 offsetof(Config, log_level), NULL, "debug, info, warn or error"},
+	OPT_STR_ROW(metrics_listen, "", false, false, NULL,
+				"HOST:PORT to serve Prometheus GET /metrics on; empty: off"),
+	OPT_INT_ROW(metrics_max_plugins, "1000", false, 1, 100000,
+				"plugins tracked by name in metrics; later ones are _other"),
+	OPT_INT_ROW(event_rate_limit, "100", false, 0, 100000,
+				"most events (slow, error, migration) a second; 0: none"),
 };
 
 #define CONFIG_NOPTIONS ((int) (sizeof(config_options) / sizeof(Option)))

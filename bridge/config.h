@@ -29,6 +29,11 @@ typedef struct Config
 	char *nats_creds;		/* NATS credentials file, or "" */
 	char *queue_group;		/* queue group shared by all bridges */
 	char *log_level;		/* debug, info, warn or error */
+
+	/* what operators see (observe.c) */
+	char *metrics_listen;	 /* HOST:PORT of GET /metrics, or "" */
+	int metrics_max_plugins; /* plugins tracked by name in metrics */
+	int event_rate_limit;	 /* events a second at most; 0 off */
 } Config;
 
 /* The reloadable settings, copied out under the config lock */

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "handler.h"
 #include "log.h"
+#include "observe.h"
 #include "stats.h"
 
 #define HANDLER_ERROR_PREFIX "{\"error\": {\"code\": \""
@@ -156,7 +157,8 @@ handler_new(natsMsg *msg)
 	Request *req = calloc(1, sizeof(Request));
 
 	req->msg = msg;
-	req->received_ms = clock_mono_ms();
+	req->received_ns = clock_mono_ns();
+	req->received_ms = req->received_ns / 1000000;
 	return req;
 }
 
@@ -187,13 +189,11 @@ HandlerReplyCode(const char *json, size_t len)
 	return EC_INTERNAL;
 }
 
-/* Count and log a reply that was sent */
+/* Count and log a reply that was sent (slow ones: see observe.c) */
 static void
 HandlerAccount(Request *req, int code, const char *message)
 {
 	int64_t elapsed = clock_mono_ms() - req->received_ms;
-	const Subject *s = &req->subject;
-	const char *tier = s->tier ? s->tier->name : NULL;
 	const char *cname = code < 0 ? "ok" : errcode_name((ErrCode) code);
 
 	if (code < 0)
@@ -204,9 +204,6 @@ HandlerAccount(Request *req, int code, const char *message)
 		log_error("internal error",
 				  LF_S("subject", natsMsg_GetSubject(req->msg)),
 				  LF_S("message", message), LF_I("ms", elapsed));
-	else if (req->slow_ms > 0 && elapsed >= req->slow_ms)
-		log_warn("slow request", LF_S("tier", tier), LF_S("plugin", s->plugin),
-				 LF_S("op", s->op), LF_S("code", cname), LF_I("ms", elapsed));
 	else if (log_enabled(LL_DEBUG))
 		log_debug("request", LF_S("subject", natsMsg_GetSubject(req->msg)),
 				  LF_S("code", cname), LF_S("message", message),
@@ -257,6 +254,7 @@ HandlerSend(Request *req, const char *json, size_t len, int code,
 	if (sent == BUS_FAILED)
 		STATS_INC(reply_failed);
 	HandlerAccount(req, code, message);
+	observe_reply(req, code, message, json, len);
 }
 
 /* Build and publish {"error":{"code":...,"message":...}} */

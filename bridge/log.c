@@ -37,6 +37,16 @@ LogTimestamp(char *buf, size_t size)
 	snprintf(buf + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* A JSON number with three decimals (json-c would print 17 digits) */
+json_object *
+log_json_real(double v)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.3f", v);
+	return json_object_new_double_s(v, text);
+}
+
 /* Write one log line if the level is enabled */
 void
 log_write(LogLevel level, const char *msg, const LogField *fields)
@@ -59,6 +69,10 @@ log_write(LogLevel level, const char *msg, const LogField *fields)
 
 		if (fields->type == LF_INT)
 			value = json_object_new_int64(fields->num);
+		else if (fields->type == LF_REAL)
+			value = log_json_real(fields->real);
+		else if (fields->type == LF_BOOL)
+			value = json_object_new_boolean(fields->num != 0);
 		else
 			value = fields->str ? json_object_new_string(fields->str) : NULL;
 		json_object_object_add(line, fields->key, value);

@@ -26,7 +26,9 @@ typedef enum LogFieldType
 {
 	LF_END_TYPE, /* terminates a field list */
 	LF_STR,
-	LF_INT
+	LF_INT,
+	LF_REAL, /* a number, written with three decimals */
+	LF_BOOL	 /* true or false, from num */
 } LogFieldType;
 
 typedef struct LogField
@@ -34,12 +36,15 @@ typedef struct LogField
 	const char *key;   /* JSON key of the field */
 	LogFieldType type; /* which of str and num holds the value */
 	const char *str;   /* LF_STR: the value; NULL logs null */
-	long long num;	   /* LF_INT: the value */
+	long long num;	   /* LF_INT: the value; LF_BOOL: 0 or 1 */
+	double real;	   /* LF_REAL: the value */
 } LogField;
 
-#define LF_S(k, v) ((LogField){(k), LF_STR, (v), 0})
-#define LF_I(k, v) ((LogField){(k), LF_INT, NULL, (long long) (v)})
-#define LF_END_ ((LogField){NULL, LF_END_TYPE, NULL, 0})
+#define LF_S(k, v) ((LogField){(k), LF_STR, (v), 0, 0})
+#define LF_I(k, v) ((LogField){(k), LF_INT, NULL, (long long) (v), 0})
+#define LF_B(k, v) ((LogField){(k), LF_BOOL, NULL, (v) ? 1 : 0, 0})
+#define LF_R(k, v) ((LogField){(k), LF_REAL, NULL, 0, (double) (v)})
+#define LF_END_ ((LogField){NULL, LF_END_TYPE, NULL, 0, 0})
 
 #define LOG_AT(lvl, msg, ...)                                                 \
 	log_write((lvl), (msg),                                                   \
@@ -49,6 +54,9 @@ typedef struct LogField
 #define log_warn(msg, ...) LOG_AT(LL_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) LOG_AT(LL_ERROR, msg, __VA_ARGS__)
 
+struct json_object;
+
+extern struct json_object *log_json_real(double v);
 extern void log_write(LogLevel level, const char *msg, const LogField *fields);
 extern bool log_enabled(LogLevel level);
 extern void log_set_level(LogLevel level);

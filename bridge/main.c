@@ -30,6 +30,7 @@
 #include "config.h"
 #include "log.h"
 #include "natsconf.h"
+#include "observe.h"
 #include "pool.h"
 #include "queue.h"
 #include "stats.h"
@@ -168,6 +169,8 @@ main(int argc, char **argv)
 	MainSignals();
 	log_info("starting", LF_S("version", BRIDGE_VERSION),
 			 LF_I("pid", getpid()));
+	if (!observe_start(cfg))
+		return 1;
 	queue = queue_create(cfg->queue_size);
 	pool_start(cfg->pool_size, queue);
 	if (!bus_start(cfg, queue))
@@ -177,12 +180,14 @@ main(int argc, char **argv)
 		pool_join();
 		return 1;
 	}
+	observe_subscribe(cfg);
 	log_info("serving", LF_S("subject", BUS_SUBJECT),
 			 LF_S("queue_group", cfg->queue_group),
 			 LF_I("pool_size", cfg->pool_size));
 	MainLoop();
 	MainDrain(queue);
 	pool_join();
+	observe_stop();
 	bus_stop();
 	stats_log("stopped");
 	queue_destroy(queue);

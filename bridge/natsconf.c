@@ -12,9 +12,15 @@
  *	  neither send requests in another plugin's name nor read another
  *	  plugin's replies; --shared-inbox allows _INBOX.> instead, for clients
  *	  that cannot change their inbox prefix, at the cost of the latter;
- *	- the bridge's user may subscribe to db.> and publish only replies to
- *	  the requests it received (allow_responses);
- *	- an optional operator user may publish and subscribe anywhere.
+ *	- the bridge's user may subscribe to db.> and to the discovery subjects
+ *	  of its service ($SRV.*, $SRV.*.plugin-storage-bridge[.*]), publish
+ *	  its events on db.events.>, and otherwise publish only replies to the
+ *	  requests it received (allow_responses);
+ *	- an optional operator user may publish and subscribe anywhere: it is
+ *	  the one that reads db.stats, db.inspect.<plugin>, db.events.> and
+ *	  $SRV.*.  Plugins are denied those subjects explicitly, since
+ *	  db.*.<plugin>.> would otherwise let a plugin publish a forged event
+ *	  on db.events.<plugin>.<kind>.
  *
  * Names and passwords are checked before anything is printed, so a bad
  * argument never yields half a config.
@@ -241,8 +247,11 @@ NatsconfPrintPlugin(const NatsConf *c, const NatsUser *u)
 		   "      user: \"%.*s\"\n"
 		   "      password: \"%s\"\n"
 		   "      permissions: {\n"
-		   "        publish: { allow: [\"db.*.%.*s.>\", \"db.migrate.%.*s\"] "
-		   "}\n",
+		   "        publish: {\n"
+		   "          allow: [\"db.*.%.*s.>\", \"db.migrate.%.*s\"]\n"
+		   "          deny: [\"db.events.>\", \"db.stats.>\", "
+		   "\"db.inspect.>\"]\n"
+		   "        }\n",
 		   n, u->name, n, u->name, u->password, n, u->name, n, u->name);
 	if (c->shared_inbox)
 		printf("        subscribe: { allow: [\"_INBOX.>\"] }\n");
@@ -262,19 +271,26 @@ NatsconfPrint(const NatsConf *c)
 		   "nats-server.conf.\n"
 		   "authorization {\n"
 		   "  users = [\n"
-		   "    # the bridge: serves every plugin's requests, publishes only "
-		   "replies\n"
+		   "    # the bridge: serves every plugin's requests, db.stats and "
+		   "$SRV discovery,\n"
+		   "    # publishes replies and its events\n"
 		   "    {\n"
 		   "      user: \"%s\"\n"
 		   "      password: \"%s\"\n"
 		   "      permissions: {\n"
-		   "        subscribe: { allow: [\"db.>\"] }\n"
+		   "        subscribe: { allow: [\"db.>\", \"$SRV.*\", "
+		   "\"$SRV.*.plugin-storage-bridge\", "
+		   "\"$SRV.*.plugin-storage-bridge.*\"] }\n"
+		   "        publish: { allow: [\"db.events.>\"] }\n"
 		   "        allow_responses: true\n"
 		   "      }\n"
 		   "    }\n",
 		   BRIDGE_VERSION, c->bridge.name, c->bridge.password);
 	if (c->operator.name)
-		printf("    # the operator: may publish and subscribe anywhere\n"
+		printf("    # the operator: may publish and subscribe anywhere "
+			   "(db.stats, "
+			   "db.inspect.>,\n"
+			   "    # db.events.>, $SRV.*)\n"
 			   "    {\n"
 			   "      user: \"%s\"\n"
 			   "      password: \"%s\"\n"

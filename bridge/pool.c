@@ -619,3 +619,10 @@ pool_join(void)
 	free(pool_workers);
 	pool_workers = NULL;
 }
+
+/* How many workers hold a PostgreSQL connection now */
+int
+pool_connected_count(void)
+{
+	return atomic_load(&pool_connected);
+}

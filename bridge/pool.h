@@ -12,5 +12,6 @@
 extern void pool_start(int size, Queue *queue);
 extern bool pool_wait(int timeout_ms);
 extern void pool_join(void);
+extern int pool_connected_count(void);
 
 #endif

@@ -16,6 +16,7 @@ typedef struct Request
 {
 	natsMsg *msg;		 /* owns subject, reply subject and payload */
 	int64_t received_ms; /* monotonic time the callback saw it */
+	int64_t received_ns; /* the same in nanoseconds, for metrics */
 	int64_t deadline_ms; /* when it turns into a timeout */
 	Subject subject;	 /* tier, plugin and op, once validated */
 	int slow_ms;		 /* log the reply as slow past this; 0 never */

@@ -12,6 +12,10 @@
  * connection (and again on SIGHUP), so the row, sql and migrate tiers turn
  * on by themselves once the extension provides them.  Until then their
  * requests get invalid_request "unknown tier".
+ *
+ * The inspect tier (db.inspect.<plugin>, plugin_storage.inspect(plugin))
+ * is the operator's view of a plugin: it runs like the others, and the
+ * NATS permissions (nats-config) keep plugins from asking.
  */
 #include <string.h>
 
@@ -55,6 +59,17 @@ const Tier tiers[TIER_COUNT] = {
 		.function = "plugin_storage.plugin_migrate(text,jsonb)",
 		.stmt = "plugin_storage_migrate",
 		.call = "SELECT plugin_storage.plugin_migrate($1::text, $3::jsonb)",
+	},
+	{
+		/* the operator's view of a plugin; nats-config grants it to the
+		 * operator user only */
+		.name = "inspect",
+		.form = "db.inspect.<plugin>",
+		.ntokens = 3,
+		.fixed_op = NULL,
+		.function = "plugin_storage.inspect(text)",
+		.stmt = "plugin_storage_inspect",
+		.call = "SELECT plugin_storage.inspect($1::text)",
 	},
 };
 

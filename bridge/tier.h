@@ -18,7 +18,7 @@ typedef struct Tier
 	const char *call;	  /* SQL: $1 plugin, $2 op, $3 request */
 } Tier;
 
-#define TIER_COUNT 4
+#define TIER_COUNT 5
 
 extern const Tier tiers[TIER_COUNT];
 
