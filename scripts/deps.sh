@@ -3,7 +3,8 @@
 # Runs as root on Debian 12; `apt-get update` runs once, and only when something is missing.
 set -euo pipefail
 pkgs=(postgresql-15 postgresql-server-dev-15 libpq-dev libjson-c-dev libnats-dev nats-server
-      make gcc pkg-config procps)
+      libmicrohttpd-dev make gcc pkg-config procps
+      curl python3-prometheus-client) # the observability suite's scrape and parser
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,12 +8,13 @@
 # Suites: meta (control file, META.json and Makefile agree on the version),
 # regress (pg_regress, `make installcheck`), row_concurrency (concurrent
 # atomic updates, tests/row_concurrency.sh), bridge (NATS integration tests,
-# tests/bridge/run.sh).  Each prints its closing count line; the last
-# line sums them: "N passed, N failed".
+# tests/bridge/run.sh), observability (metrics, events, discovery and
+# inspect of the bridge, tests/observability/run.sh).  Each prints its
+# closing count line; the last line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"meta regress row_concurrency bridge"}
+suites=${SUITES:-"meta regress row_concurrency bridge observability"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
@@ -92,6 +93,7 @@ run_script() {
 
 run_row_concurrency() { run_script row_concurrency tests/row_concurrency.sh; }
 run_bridge() { run_script bridge tests/bridge/run.sh; }
+run_observability() { run_script observability tests/observability/run.sh; }
 
 for s in $suites; do
 	"run_$s"
