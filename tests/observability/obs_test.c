@@ -10,6 +10,7 @@
  * "# phase PHASE passed=P failed=F" that run.sh adds up.
  *
  *		obs_test srv|stats|events|limits|perm|multi
+ *		obs_test request USER SUBJECT [PAYLOAD]	(one request, reply printed)
  *
  * Environment: OT_NATS_URL (default nats://127.0.0.1:42237), OT_BRIDGE_ID
  * (the id the bridge logged), OT_BRIDGE_ID2 (a second bridge's, phase
@@ -1081,6 +1082,34 @@ phase_multi(void)
 	client_close(o);
 }
 
+/* Send one request as a user and print the reply (a tool, not a test) */
+static int
+tool_request(int argc, char **argv)
+{
+	Client *c;
+	char *text;
+
+	if (argc < 4)
+	{
+		fprintf(stderr, "usage: obs_test request USER SUBJECT [PAYLOAD]\n");
+		return 2;
+	}
+	c = client_open(argv[2]);
+	if (c == NULL)
+	{
+		fprintf(stderr, "obs_test: cannot connect as %s\n", argv[2]);
+		return 1;
+	}
+	text = request_raw(c, argv[3], argc > 4 ? argv[4] : "", OT_TIMEOUT_MS);
+	if (text)
+		printf("%s\n", text);
+	else
+		fprintf(stderr, "obs_test: no reply\n");
+	free(text);
+	client_close(c);
+	return text ? 0 : 1;
+}
+
 /* Run one phase */
 int
 main(int argc, char **argv)
@@ -1096,6 +1125,8 @@ main(int argc, char **argv)
 								   : "nats://127.0.0.1:42237";
 	ot_id = getenv("OT_BRIDGE_ID") ? getenv("OT_BRIDGE_ID") : "";
 	nats_Open(-1);
+	if (strcmp(ot_phase, "request") == 0)
+		return tool_request(argc, argv);
 	check(valid_id(ot_id), "the bridge logged an id of 22 [0-9A-Z]",
 		  "OT_BRIDGE_ID=\"%s\"", ot_id);
 	if (strcmp(ot_phase, "srv") == 0)
