@@ -329,6 +329,16 @@ CREATE FUNCTION plugin_storage.plugin_kv_ttl(plugin text, key text,
 CREATE FUNCTION plugin_storage.sweep(max_keys bigint DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_sweep' LANGUAGE C VOLATILE;
 
+-- What a plugin keeps here: tables, sizes, keys, migrations (docs/sql-api.md).
+-- Rows are counted as the plugin, read-only; exact_counts => false only
+-- estimates them.  SECURITY DEFINER so that callers (the bridge, pg_monitor)
+-- need no privileges on the registry and history tables.  Served by the bridge on db.inspect.<plugin>.
+CREATE FUNCTION plugin_storage.inspect(plugin text, exact_counts boolean DEFAULT true)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'ps_inspect' LANGUAGE C VOLATILE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+GRANT EXECUTE ON FUNCTION plugin_storage.inspect(text, boolean)
+	TO plugin_storage_bridge, pg_monitor;
+
 -- What the sweep worker did since the server started (docs/sql-api.md).
 CREATE FUNCTION plugin_storage._sweeper_status(
 		OUT database text, OUT pid integer, OUT started timestamptz,
