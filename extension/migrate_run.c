@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_run.c
+ *	  Run migration scripts under the plugin's role, all or nothing.
+ *
+ * All the scripts of a request run in one PsSandboxRun subtransaction
+ * (sandbox.c): kept on success unless it is a dry run, rolled back as a
+ * whole on any failure, cancelled by plugin_storage.migrate_timeout.
+ * Inside it the scripts' statements run one at a time through SPI under
+ * the plugin's role, in its security-restricted context, with the search
+ * path pinned to the plugin's schema (PsEnterPlugin), so that a migration
+ * reaches only what the plugin's role may reach, and the sandbox's utility
+ * hook applies.  The statement running is remembered, so that an error
+ * names its version and statement, with PostgreSQL's position counted in
+ * that statement.
+ *
+ * The history is written in the same subtransaction, after leaving the
+ * plugin's role: as the caller, which the plugin's SQL cannot be.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "migrate.h"
+
+#include "portability/instr_time.h"
+#include "utils/timestamp.h"
+
+/* One run: its scripts, and where it is */
+typedef struct PsRunState
+{
+	PsPlugin *plugin;	   /* whose migrations */
+	PsMigrateRequest *req; /* the request (applied_by) */
+	PsScript *scripts;	   /* the scripts to run, in order */
+	int n;				   /* their number */
+	PsMigration **todo;	   /* apply: the migrations, for the history */
+	double *durations;	   /* apply: out, ms per script */
+	bool running;		   /* a script is running (not bookkeeping) */
+	int cur;			   /* the script running */
+	int stmt;			   /* its statement running */
+} PsRunState;
+
+/* Run one script's statements; false with err set if SPI refuses one */
+static bool
+PsRunScript(PsRunState *st, PsError *err)
+{
+	PsScript *s = &st->scripts[st->cur];
+
+	for (st->stmt = 0; st->stmt < s->nstmts; st->stmt++)
+	{
+		int rc = SPI_execute(s->stmts[st->stmt], false, 0);
+
+		if (rc < 0)
+		{
+			PsSetError(err, "invalid_request",
+					   "this statement cannot run in a migration (%s)",
+					   SPI_result_code_string(rc));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Run every script as the plugin, timing each */
+static bool
+PsRunAll(PsRunState *st, PsError *err)
+{
+	PsSavedContext saved;
+	bool ok = true;
+
+	PsEnterPlugin(st->plugin, &saved);
+	st->running = true;
+	for (st->cur = 0; ok && st->cur < st->n; st->cur++)
+	{
+		instr_time start;
+		instr_time elapsed;
+
+		INSTR_TIME_SET_CURRENT(start);
+		ok = PsRunScript(st, err);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		if (st->durations)
+			st->durations[st->cur] = INSTR_TIME_GET_MILLISEC(elapsed);
+		if (!ok)
+			break;
+	}
+	st->running = false;
+	PsLeavePlugin(&saved);
+	return ok;
+}
+
+/* PsSandboxRun callback: run the scripts, then record them as the caller */
+static bool
+PsRunFn(void *arg, PsError *err)
+{
+	PsRunState *st = arg;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(outer);
+	if (!PsRunAll(st, err))
+	{
+		SPI_finish();
+		return false;
+	}
+	for (int i = 0; i < st->n; i++)
+	{
+		if (st->todo)
+			PsHistoryInsert(st->plugin, st->todo[i], st->req->applied_by,
+							GetCurrentTimestamp(), st->durations[i]);
+		else
+			PsHistoryDelete(st->plugin, st->scripts[i].version);
+	}
+	SPI_finish();
+	return true;
+}
+
+/* Run st in the sandbox; on failure name the version and statement */
+static bool
+PsRun(PsRunState *st, PsError *err)
+{
+	PsSandboxOpts opts;
+
+	opts.read_only = false;
+	opts.timeout_ms = ps_migrate_timeout_ms;
+	opts.keep = !st->req->dry_run;
+	st->running = false;
+	if (PsSandboxRun(PsRunFn, st, &opts, err))
+		return true;
+	if (st->running && err->version == NULL)
+	{
+		PsScript *s = &st->scripts[st->cur];
+
+		err->version = pstrdup(s->version);
+		if (st->stmt < s->nstmts)
+			err->statement = s->stmts[st->stmt];
+	}
+	if (strcmp(err->code, "timeout") == 0)
+		PsSetError(err, "timeout",
+				   "migrations of plugin \"%s\" canceled after "
+				   "plugin_storage.migrate_timeout (%d ms)",
+				   st->plugin->name, ps_migrate_timeout_ms);
+	return false;
+}
+
+/*
+ * Apply: run the up scripts of todo (n, in version order) and record them.
+ * durations (n) receives each script's time.  All or nothing.
+ */
+bool
+PsMigrateRunApply(PsPlugin *plugin, PsMigrateRequest *req, PsMigration **todo,
+				  PsScript *scripts, int n, double *durations, PsError *err)
+{
+	PsRunState st = {0};
+
+	st.plugin = plugin;
+	st.req = req;
+	st.scripts = scripts;
+	st.n = n;
+	st.todo = todo;
+	st.durations = durations;
+	return PsRun(&st, err);
+}
+
+/* Rollback: run the down scripts (newest first) and forget them */
+bool
+PsMigrateRunRollback(PsPlugin *plugin, PsMigrateRequest *req,
+					 PsScript *scripts, int n, PsError *err)
+{
+	PsRunState st = {0};
+
+	st.plugin = plugin;
+	st.req = req;
+	st.scripts = scripts;
+	st.n = n;
+	return PsRun(&st, err);
+}
