@@ -43,7 +43,8 @@ OBJS = \
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety
+	row_types row_errors row_safety \
+	migrate migrate_errors migrate_safety
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 # Isolation specs (specs/*.spec, expected/*.out), run by installcheck after
 # REGRESS, in the same database (tests/run.sh makes it, with the extension).

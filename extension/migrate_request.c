@@ -130,8 +130,8 @@ PsCheckVersion(const char *s, int len, const char *where, PsError *err)
 	}
 	if (!ok)
 		PsSetError(err, "invalid_request",
-				   "invalid version \"%.*s\" in %s: use 1 to %d of 0-9, a-z, "
-				   "A-Z, _, . and -, starting with a digit",
+				   "invalid version \"%.*s\" in field \"%s\": use 1 to %d of "
+				   "0-9, a-z, A-Z, _, . and -, starting with a digit",
 				   Min(len, 64), s, where, PS_MAX_VERSION_LEN);
 	return ok;
 }
@@ -152,7 +152,8 @@ PsReadVersion(const JsonbValue *v, const char *where, char **out, PsError *err)
 	if (v->type != jbvString)
 	{
 		PsSetError(err, "invalid_request",
-				   "%s must be a string or a non-negative integer, not %s",
+				   "field \"%s\" must be a string or a non-negative integer, "
+				   "not %s",
 				   where, PsJsonTypeName(v));
 		return false;
 	}
@@ -162,22 +163,18 @@ PsReadVersion(const JsonbValue *v, const char *where, char **out, PsError *err)
 	return true;
 }
 
-/* Read a script: a string (any text; it may hold no statement at all) */
+/* Read a script: a string (any text, even without a statement) */
 static bool
 PsReadScript(const JsonbValue *v, const char *where, char **out, PsError *err)
 {
 	if (v->type != jbvString)
 	{
-		PsSetError(err, "invalid_request", "%s must be a string, not %s",
-				   where, PsJsonTypeName(v));
+		PsSetError(err, "invalid_request",
+				   "field \"%s\" must be a string, not %s", where,
+				   PsJsonTypeName(v));
 		return false;
 	}
 	*out = pnstrdup(v->val.string.val, v->val.string.len);
-	if ((int) strlen(*out) != v->val.string.len)
-	{
-		PsSetError(err, "invalid_request", "%s must not contain NUL", where);
-		return false;
-	}
 	return true;
 }
 
@@ -408,8 +405,7 @@ PsReadOptions(JsonbValue **field, PsMigrateRequest *req, PsError *err)
 		req->dry_run = field[PS_MF_DRY_RUN]->val.boolean;
 	}
 	if (field[PS_MF_TARGET] != NULL &&
-		!PsReadVersion(field[PS_MF_TARGET], "field \"target\"", &req->target,
-					   err))
+		!PsReadVersion(field[PS_MF_TARGET], "target", &req->target, err))
 		return false;
 	req->lock_timeout_ms = ps_migrate_lock_timeout_ms;
 	if (field[PS_MF_LOCK_TIMEOUT_MS] != NULL)

@@ -12,7 +12,7 @@
  * reaches only what the plugin's role may reach, and the sandbox's utility
  * hook applies.  The statement running is remembered, so that an error
  * names its version and statement, with PostgreSQL's position counted in
- * that statement.
+ * that statement (errors raised inside functions it calls have none).
  *
  * The history is written in the same subtransaction, after leaving the
  * plugin's role: as the caller, which the plugin's SQL cannot be.
@@ -22,6 +22,7 @@
 #include "migrate.h"
 
 #include "portability/instr_time.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 /* One run: its scripts, and where it is */
@@ -36,7 +37,40 @@ typedef struct PsRunState
 	bool running;		   /* a script is running (not bookkeeping) */
 	int cur;			   /* the script running */
 	int stmt;			   /* its statement running */
+	int position;		   /* where in it an error is, or 0 */
+	MemoryContext cxt;	   /* the caller's memory context */
 } PsRunState;
+
+/*
+ * Run one statement through SPI.  SPI's error callback moves the position
+ * of an error in the statement to the "internal" position (the statement
+ * is internal to the calling query); keep it, if the error is about this
+ * very statement, to report it as the position in the statement.
+ */
+static int
+PsRunStatement(PsRunState *st, const char *sql)
+{
+	volatile int rc = 0;
+
+	PG_TRY();
+	{
+		rc = SPI_execute(sql, false, 0);
+	}
+	PG_CATCH();
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+		ErrorData *edata = CopyErrorData();
+
+		MemoryContextSwitchTo(old);
+		if (edata->cursorpos == 0 && edata->internalquery != NULL &&
+			strcmp(edata->internalquery, sql) == 0)
+			st->position = edata->internalpos;
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rc;
+}
 
 /* Run one script's statements; false with err set if SPI refuses one */
 static bool
@@ -46,7 +80,7 @@ PsRunScript(PsRunState *st, PsError *err)
 
 	for (st->stmt = 0; st->stmt < s->nstmts; st->stmt++)
 	{
-		int rc = SPI_execute(s->stmts[st->stmt], false, 0);
+		int rc = PsRunStatement(st, s->stmts[st->stmt]);
 
 		if (rc < 0)
 		{
@@ -124,6 +158,8 @@ PsRun(PsRunState *st, PsError *err)
 	opts.timeout_ms = ps_migrate_timeout_ms;
 	opts.keep = !st->req->dry_run;
 	st->running = false;
+	st->position = 0;
+	st->cxt = CurrentMemoryContext;
 	if (PsSandboxRun(PsRunFn, st, &opts, err))
 		return true;
 	if (st->running && err->version == NULL)
@@ -133,6 +169,8 @@ PsRun(PsRunState *st, PsError *err)
 		err->version = pstrdup(s->version);
 		if (st->stmt < s->nstmts)
 			err->statement = s->stmts[st->stmt];
+		if (err->position == 0)
+			err->position = st->position;
 	}
 	if (strcmp(err->code, "timeout") == 0)
 		PsSetError(err, "timeout",

@@ -13,8 +13,8 @@
  *	  and CONCURRENTLY forms that cannot run inside the one transaction of
  *	  a request: refused up front with invalid_request;
  *	- the destructive statements, reported as warnings: drop_table,
- *	  drop_column, truncate, drop_schema, drop_sequence, drop_owned, and
- *	  drop_cascade for any other DROP .. CASCADE.
+ *	  drop_column, truncate, drop_schema, drop_sequence, and drop_cascade
+ *	  for any other DROP .. CASCADE.
  *
  * A syntax error comes with a position in the whole script.  To report it
  * like the others, the statement it belongs to is found by scanning the
@@ -169,9 +169,6 @@ PsWarnDestructive(PsParseState *st, Node *stmt, const char *text)
 			break;
 		case T_TruncateStmt:
 			PsWarn(st, text, "truncate");
-			break;
-		case T_DropOwnedStmt:
-			PsWarn(st, text, "drop_owned");
 			break;
 		case T_AlterTableStmt:
 			foreach (lc, ((AlterTableStmt *) stmt)->cmds)
