@@ -18,7 +18,7 @@
  *	   syntax errors and transaction control are refused here, and
  *	   destructive statements become warnings;
  *	4. run them all in one subtransaction under the plugin's role
- *	   (migrate_run.c), which also writes the history.
+ *	   (migrate_run.c), then write the history as the caller.
  * The caller's statement_timeout (the bridge's is 5 s) is off while they
  * wait for the lock and run: plugin_storage.migrate_timeout bounds them.
  *

@@ -7,8 +7,8 @@
  * up script, its down script (what rollback runs), when, by whom and how
  * long it took.  Plugin roles have no privilege on the table: it is read
  * and written here as the caller (the bridge or a DBA), never inside the
- * plugin's role, with bound parameters only.  Rows go with the plugin
- * (ON DELETE CASCADE on plugin_storage.plugins).
+ * plugin's role, with bound parameters and pg_catalog's operators only.  Rows
+ *go with the plugin (ON DELETE CASCADE on plugin_storage.plugins).
  *
  *-------------------------------------------------------------------------
  */
@@ -56,7 +56,7 @@ PsHistoryRead(PsPlugin *plugin)
 	rc = SPI_execute_with_args(
 		"SELECT version, checksum, down, applied_at, applied_by, duration_ms "
 		"FROM " PS_EXTENSION_SCHEMA "." PS_MIGRATIONS_TABLE
-		" WHERE plugin = $1",
+		" WHERE plugin OPERATOR(pg_catalog.=) $1",
 		1, argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading the migration history failed: %s",
@@ -138,7 +138,8 @@ PsHistoryDelete(PsPlugin *plugin, const char *version)
 	args[1] = CStringGetTextDatum(version);
 	rc = SPI_execute_with_args("DELETE FROM " PS_EXTENSION_SCHEMA
 							   "." PS_MIGRATIONS_TABLE
-							   " WHERE plugin = $1 AND version = $2",
+							   " WHERE plugin OPERATOR(pg_catalog.=) $1"
+							   " AND version OPERATOR(pg_catalog.=) $2",
 							   2, argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_DELETE || SPI_processed != 1)
 		elog(ERROR, "forgetting migration %s failed: %s", version,

@@ -14,8 +14,10 @@
  * names its version and statement, with PostgreSQL's position counted in
  * that statement (errors raised inside functions it calls have none).
  *
- * The history is written in the same subtransaction, after leaving the
- * plugin's role: as the caller, which the plugin's SQL cannot be.
+ * The history is written after the subtransaction (so in the caller's
+ * transaction, all or nothing with it), outside the plugin's role and
+ * with the caller's settings back: as the caller, which the plugin's SQL
+ * cannot be.  A dry run writes nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,7 +35,8 @@ typedef struct PsRunState
 	PsScript *scripts;	   /* the scripts to run, in order */
 	int n;				   /* their number */
 	PsMigration **todo;	   /* apply: the migrations, for the history */
-	double *durations;	   /* apply: out, ms per script */
+	double *durations;	   /* out: ms per script */
+	TimestampTz *finished; /* out: when each script finished */
 	bool running;		   /* a script is running (not bookkeeping) */
 	int cur;			   /* the script running */
 	int stmt;			   /* its statement running */
@@ -111,8 +114,8 @@ PsRunAll(PsRunState *st, PsError *err)
 		ok = PsRunScript(st, err);
 		INSTR_TIME_SET_CURRENT(elapsed);
 		INSTR_TIME_SUBTRACT(elapsed, start);
-		if (st->durations)
-			st->durations[st->cur] = INSTR_TIME_GET_MILLISEC(elapsed);
+		st->durations[st->cur] = INSTR_TIME_GET_MILLISEC(elapsed);
+		st->finished[st->cur] = GetCurrentTimestamp();
 		if (!ok)
 			break;
 	}
@@ -121,31 +124,44 @@ PsRunAll(PsRunState *st, PsError *err)
 	return ok;
 }
 
-/* PsSandboxRun callback: run the scripts, then record them as the caller */
+/* PsSandboxRun callback: run the scripts */
 static bool
 PsRunFn(void *arg, PsError *err)
 {
 	PsRunState *st = arg;
 	MemoryContext outer = CurrentMemoryContext;
+	bool ok;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(outer);
-	if (!PsRunAll(st, err))
-	{
-		SPI_finish();
-		return false;
-	}
+	ok = PsRunAll(st, err);
+	SPI_finish();
+	return ok;
+}
+
+/*
+ * Record what ran in the history, as the caller, once the sandbox has
+ * undone the settings the scripts changed (a migration could otherwise
+ * leave a search_path that puts its own operators in the caller's SQL).
+ */
+static void
+PsRecord(PsRunState *st)
+{
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(outer);
 	for (int i = 0; i < st->n; i++)
 	{
 		if (st->todo)
 			PsHistoryInsert(st->plugin, st->todo[i], st->req->applied_by,
-							GetCurrentTimestamp(), st->durations[i]);
+							st->finished[i], st->durations[i]);
 		else
 			PsHistoryDelete(st->plugin, st->scripts[i].version);
 	}
 	SPI_finish();
-	return true;
 }
 
 /* Run st in the sandbox; on failure name the version and statement */
@@ -160,8 +176,15 @@ PsRun(PsRunState *st, PsError *err)
 	st->running = false;
 	st->position = 0;
 	st->cxt = CurrentMemoryContext;
+	st->finished = palloc0(sizeof(TimestampTz) * Max(st->n, 1));
+	if (st->durations == NULL)
+		st->durations = palloc0(sizeof(double) * Max(st->n, 1));
 	if (PsSandboxRun(PsRunFn, st, &opts, err))
+	{
+		if (!st->req->dry_run)
+			PsRecord(st);
 		return true;
+	}
 	if (st->running && err->version == NULL)
 	{
 		PsScript *s = &st->scripts[st->cur];

@@ -84,6 +84,16 @@ SELECT current_user, session_user;
 SELECT count(*) AS evil_roles FROM pg_roles WHERE rolname = 'evil';
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_alpha';
 
+-- A migration's own operator and search path never reach the caller's
+-- SQL (the history is written with the caller's settings back, and with
+-- pg_catalog's operators): spy() would record who ran it.
+SELECT plugin_storage.plugin_migrate('alpha', '{"action": "apply", "migrations": [
+	{"version": "004_spy", "up": "CREATE TABLE spied (who text);\nCREATE FUNCTION spy(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN INSERT INTO ps_alpha.spied VALUES (current_user); RETURN a OPERATOR(pg_catalog.=) b; END $f$;\nCREATE OPERATOR = (LEFTARG = text, RIGHTARG = text, FUNCTION = spy);", "down": ""},
+	{"version": "005_path", "up": "SET search_path = ps_alpha, pg_catalog", "down": "SET search_path = ps_alpha, pg_catalog"}]}') -> 'current' AS current;
+SELECT plugin_storage.plugin_migrate('alpha', '{"action": "rollback", "target": "004_spy"}') -> 'rolled_back' AS rolled_back;
+SELECT * FROM ps_alpha.spied;
+SHOW search_path;
+
 -- Privileges: only the bridge's role may call the migration functions, and
 -- only it writes the history (through them); plugin roles have no access.
 CREATE ROLE regress_mig_bridge IN ROLE plugin_storage_bridge;
