@@ -69,6 +69,8 @@ SELECT s AS up, r -> 'error' ->> 'code' AS code, r -> 'error' ->> 'sqlstate' AS 
 		'SELECT lo_import(''/etc/passwd'')', 'LOAD ''plugin_storage''',
 		'CREATE TEMP TABLE tmp (id int)',
 		'LOCK TABLE plugin_storage.workspace_kv',
+		-- a deferred trigger would fire at commit, as the caller
+		'CREATE TABLE d (id int); CREATE FUNCTION d_late() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NULL; END $f$; CREATE CONSTRAINT TRIGGER d_late AFTER INSERT ON d DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION d_late(); INSERT INTO d VALUES (1)',
 		-- the entry points themselves
 		'SELECT plugin_storage.plugin_migrate(''beta'', ''{"action": "status"}'')',
 		'SELECT plugin_storage.plugin_kv(''beta'', ''get'', ''{"key": "k"}'')'
