@@ -37,7 +37,7 @@ typedef struct PsRunState
 	PsMigration **todo;	   /* apply: the migrations, for the history */
 	double *durations;	   /* out: ms per script */
 	TimestampTz *finished; /* out: when each script finished */
-	bool running;		   /* a script is running (not bookkeeping) */
+	bool running;		   /* inside PsRunAll: cur, stmt are valid */
 	int cur;			   /* the script running */
 	int stmt;			   /* its statement running */
 	int position;		   /* where in it an error is, or 0 */
