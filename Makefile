@@ -34,13 +34,24 @@ OBJS = \
 	extension/row_define.o \
 	extension/row_read.o \
 	extension/row_write.o \
-	extension/row.o
+	extension/row.o \
+	extension/migrate_request.o \
+	extension/migrate_lock.o \
+	extension/migrate_history.o \
+	extension/migrate_script.o \
+	extension/migrate_run.o \
+	extension/migrate.o
 
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety inspect
+	row_types row_errors row_safety \
+	migrate migrate_errors migrate_safety inspect
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
+# Isolation specs (specs/*.spec, expected/*.out), run by installcheck after
+# REGRESS, in the same database (tests/run.sh makes it, with the extension).
+ISOLATION = migrate_concurrency
+ISOLATION_OPTS = --load-extension=plugin_storage
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 # -Wextra minus unused-parameter: PostgreSQL's own headers (ilist.h, bufpage.h)
@@ -48,12 +59,14 @@ PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/l
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+# After PGXS, which sets its own: the isolation specs share REGRESS's database.
+ISOLATION_TESTDB = contrib_regression
 
 all: bridge-build bench-build
 
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): extension/plugin_storage.h extension/kv.h
-$(OBJS): extension/row.h
+$(OBJS): extension/row.h extension/migrate.h
 
 .PHONY: bridge-build bench-build test
 bridge-build:

@@ -489,6 +489,69 @@ GRANT EXECUTE ON FUNCTION
 	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
 	TO plugin_storage_bridge;
 
+-- Migrations ------------------------------------------------------------------
+-- Versioned SQL migrations of a plugin's schema (docs/migrations.md).  The
+-- history of applied versions is written by the entry points as the caller:
+-- plugin roles have no privilege on it.
+CREATE TABLE plugin_storage.migrations (
+	plugin text COLLATE "C" NOT NULL
+		REFERENCES plugin_storage.plugins (name) ON DELETE CASCADE,
+	version text COLLATE "C" NOT NULL,
+	checksum text NOT NULL,
+	up text NOT NULL,
+	down text,
+	applied_at timestamptz NOT NULL,
+	applied_by text NOT NULL,
+	duration_ms double precision NOT NULL,
+	PRIMARY KEY (plugin, version)
+);
+COMMENT ON TABLE plugin_storage.migrations IS 'Applied migrations of each plugin: checksum and text of up, down, when, by whom';
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.migrations', '');
+
+-- plugin_migrate answers errors as {"error":{...}}; the _plugin_migrate_raise
+-- twin raises them (SQLSTATE by code) for the typed functions below.
+CREATE FUNCTION plugin_storage.plugin_migrate(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_migrate' LANGUAGE C VOLATILE;
+CREATE FUNCTION plugin_storage._plugin_migrate_raise(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_migrate_raise' LANGUAGE C VOLATILE;
+
+-- Typed migration functions for DBAs: thin wrappers over _plugin_migrate_raise.
+CREATE FUNCTION plugin_storage.migrate_apply(plugin text, migrations jsonb,
+		dry_run boolean DEFAULT false, target text DEFAULT NULL)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_migrate_raise($1, jsonb_build_object(
+		'action', 'apply', 'migrations', $2, 'dry_run', $3, 'target', $4));
+
+CREATE FUNCTION plugin_storage.migrate_rollback(plugin text, target text,
+		dry_run boolean DEFAULT false)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_migrate_raise($1, jsonb_build_object(
+		'action', 'rollback', 'target', $2, 'dry_run', $3));
+
+CREATE FUNCTION plugin_storage.migration_status(plugin text)
+	RETURNS TABLE (version text, name text, checksum text, applied_at timestamptz,
+		applied_by text, duration_ms double precision, has_down boolean)
+	LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT a ->> 'version', a ->> 'name', a ->> 'checksum',
+			(a ->> 'applied_at')::timestamptz, a ->> 'applied_by',
+			(a ->> 'duration_ms')::double precision, (a ->> 'has_down')::boolean
+		FROM jsonb_array_elements(plugin_storage._plugin_migrate_raise($1,
+			'{"action": "status"}') -> 'applied') WITH ORDINALITY AS t(a, i)
+		ORDER BY i;
+	END;
+
+-- Privileges: the bridge may call the migration entry points, and writes the
+-- history through them as itself.
+GRANT SELECT, INSERT, DELETE ON plugin_storage.migrations TO plugin_storage_bridge;
+GRANT EXECUTE ON FUNCTION
+	plugin_storage.plugin_migrate(text, jsonb),
+	plugin_storage._plugin_migrate_raise(text, jsonb),
+	plugin_storage.migrate_apply(text, jsonb, boolean, text),
+	plugin_storage.migrate_rollback(text, text, boolean),
+	plugin_storage.migration_status(text)
+	TO plugin_storage_bridge;
+
 -- Functions are executable by PUBLIC when created: take that back from every
 -- function of the extension, except current_workspace(), which the
 -- workspace_kv policy calls as the plugin role.

@@ -103,6 +103,8 @@ extern int ps_max_keys_per_plugin;
 extern int ps_sweep_interval_ms;
 extern int ps_sweep_batch;
 extern char *ps_sweep_database;
+extern int ps_migrate_timeout_ms;
+extern int ps_migrate_lock_timeout_ms;
 
 /* registry.c */
 extern bool PsValidPluginName(const char *name, int len);
