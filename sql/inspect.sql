@@ -6,6 +6,7 @@ SELECT plugin_storage.plugin_row('insp', 'insert', '{"table": "quotes", "rows": 
 SET ROLE "ps_insp";
 CREATE VIEW "ps_insp".by_author AS SELECT author, count(*) FROM "ps_insp".quotes GROUP BY author;
 RESET ROLE;
+SELECT plugin_storage.plugin_migrate('insp', '{"action": "apply", "applied_by": "regress", "migrations": [{"version": "001_events", "up": "CREATE TABLE events (id bigint PRIMARY KEY, what text)", "down": "DROP TABLE events"}]}') -> 'applied' -> 0 ->> 'version' AS applied;
 SELECT plugin_storage.plugin_kv('insp', 'mset', '{"items": [{"key": "a", "value": 1}, {"key": "b", "value": 2}, {"key": "c", "value": 3, "ttl": 60}]}') -> 'ok';
 SELECT plugin_storage.plugin_kv('insp', 'set', '{"key": "cfg", "value": true, "collection": "settings"}') -> 'ok';
 SELECT plugin_storage.plugin_kv('insp', 'set', '{"key": "shared", "value": 1, "scope": "workspace"}') -> 'ok';
@@ -22,6 +23,9 @@ SELECT t ->> 'name' AS name, t ->> 'kind' AS kind, t -> 'rows' AS rows,
 SELECT i -> 'kv' -> 'keys' AS keys, i -> 'kv' -> 'expired_unswept' AS expired_unswept,
 	i -> 'kv' -> 'collections' AS collections, i -> 'workspace_kv' AS workspace_kv
 	FROM plugin_storage.inspect('insp') AS i;
+SELECT m ->> 'version' AS version, m ->> 'applied_by' AS applied_by,
+	(m ->> 'applied_at')::timestamptz <= now() AS applied_at, (m ->> 'duration_ms')::float8 >= 0 AS timed
+	FROM plugin_storage.inspect('insp') AS i, jsonb_array_elements(i -> 'migrations') AS m;
 -- exact_counts => false: estimates only, no table is read.
 SELECT t ->> 'name' AS name, t ? 'rows_estimate' AS estimated, t -> 'rows' AS rows
 	FROM plugin_storage.inspect('insp', exact_counts => false) AS i, jsonb_array_elements(i -> 'tables') AS t;
