@@ -17,6 +17,7 @@ OBJS = \
 	extension/errors.o \
 	extension/json_reply.o \
 	extension/json_request.o \
+	extension/json_datum.o \
 	extension/kv_sql.o \
 	extension/kv_request.o \
 	extension/kv.o \

@@ -149,6 +149,7 @@ typedef struct PsReply
 
 extern void PsReplyBegin(PsReply *r);
 extern void PsReplyKey(PsReply *r, const char *key);
+extern void PsReplyValue(PsReply *r, const char *key, JsonbValue *v);
 extern void PsReplyString(PsReply *r, const char *key, const char *val,
 						  int len);
 extern void PsReplyBool(PsReply *r, const char *key, bool val);
@@ -164,6 +165,13 @@ extern void PsReplyEndArray(PsReply *r);
 extern void PsReplyBeginObject(PsReply *r, const char *key);
 extern void PsReplyEndObject(PsReply *r);
 extern Jsonb *PsReplyFinish(PsReply *r);
+
+/* json_datum.c: a datum as JSON, as to_jsonb() writes it */
+extern void PsDatumJson(Datum d, bool isnull, Oid basetype, JsonbValue *out);
+extern void PsReplyDatum(PsReply *r, const char *key, Datum d, bool isnull,
+						 Oid basetype);
+extern Size PsJsonStringSize(const char *s, int len);
+extern Size PsJsonTextSize(const JsonbValue *v);
 
 /* kv.c, kv_request.c */
 extern PsPlugin *PsFindRequestPlugin(const char *plugin, PsError *err);
