@@ -33,12 +33,21 @@ OBJS = \
 	extension/row_define.o \
 	extension/row_read.o \
 	extension/row_write.o \
-	extension/row.o
+	extension/row.o \
+	extension/sql_limits.o \
+	extension/sql_rate.o \
+	extension/sql_request.o \
+	extension/sql_statement.o \
+	extension/sql_params.o \
+	extension/sql_run.o \
+	extension/sql_explain.o \
+	extension/sql.o
 
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety
+	row_types row_errors row_safety \
+	sql_query sql_params sql_guardrails sql_explain
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
@@ -52,7 +61,7 @@ all: bridge-build bench-build
 
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): extension/plugin_storage.h extension/kv.h
-$(OBJS): extension/row.h
+$(OBJS): extension/row.h extension/sql.h
 
 .PHONY: bridge-build bench-build test
 bridge-build:

@@ -59,6 +59,7 @@ _PG_init(void)
 		gettext_noop("Database whose expired keys the sweep worker deletes."),
 		NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL,
 		NULL);
+	PsSqlInit();
 	MarkGUCPrefixReserved("plugin_storage");
 
 	PsRegistryInit();

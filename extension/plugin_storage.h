@@ -59,6 +59,19 @@ typedef enum PsKvPlan
 	PS_NPLANS
 } PsKvPlan;
 
+/*
+ * A plugin's own limits for the SQL tier (plugin_storage.plugin_limits);
+ * -1 where it has none and the GUC applies (sql_limits.c)
+ */
+typedef struct PsPluginLimits
+{
+	int statement_timeout_ms; /* plugin_storage.sql_statement_timeout */
+	int max_rows;			  /* plugin_storage.sql_max_rows */
+	int max_result_bytes;	  /* plugin_storage.sql_max_result_bytes */
+	double rate_limit;		  /* plugin_storage.sql_rate_limit */
+	int rate_burst;			  /* plugin_storage.sql_rate_burst */
+} PsPluginLimits;
+
 /* A registered plugin as cached by one backend */
 typedef struct PsPlugin
 {
@@ -71,6 +84,7 @@ typedef struct PsPlugin
 	Oid nspid;						/* its schema's OID */
 	OverrideSearchPath search_path; /* pg_catalog, then the schema */
 	SPIPlanPtr plans[PS_NSCOPES][PS_NPLANS]; /* lazily prepared */
+	PsPluginLimits limits;					 /* the SQL tier's limits */
 } PsPlugin;
 
 /* An expected failure, reported as {"error":{"code","message"}} */
@@ -86,6 +100,8 @@ typedef struct PsError
 	/* Where a migration failed (migrate.c), or NULL: */
 	char *version;	 /* the migration's version */
 	char *statement; /* the statement that failed */
+	/* When a rate_limited request may be retried (sql_rate.c), or 0: */
+	int64 retry_after_ms;
 } PsError;
 
 /* What PsEnterPlugin saved, for PsLeavePlugin to restore */
@@ -185,6 +201,9 @@ extern SPIPlanPtr PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which);
 /* row tier: row.c */
 extern Jsonb *PsRowExecute(const char *plugin, const char *op, Jsonb *request,
 						   PsError *err);
+
+/* SQL tier: sql_limits.c (GUCs and shared memory, from _PG_init) */
+extern void PsSqlInit(void);
 
 /* sweep.c */
 extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
