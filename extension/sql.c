@@ -47,10 +47,22 @@ PsSqlSandboxed(void *arg, PsError *err)
 	PsSqlCall *call = arg;
 	PsSqlStatement *st = &call->st;
 	MemoryContext outer = CurrentMemoryContext;
+	ErrorContextCallback *callers = error_context_stack;
 	bool ok;
 
-	if (!PsSqlRewrite(st, err) || !PsSqlCheckStatement(st, err))
+	/*
+	 * Errors end up in the reply, so the caller's error context callbacks
+	 * have nothing to add; and a SQL function's (plugin_sql_query, or a
+	 * DBA's wrapper) would turn the error's position in the plugin's query
+	 * into an internal one.  PsSandboxRun's PG_TRY restores them on error.
+	 */
+	error_context_stack = NULL;
+	ok = PsSqlRewrite(st, err) && PsSqlCheckStatement(st, err);
+	if (!ok)
+	{
+		error_context_stack = callers;
 		return false;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(outer);
@@ -61,6 +73,7 @@ PsSqlSandboxed(void *arg, PsError *err)
 	if (ok)
 		call->result = PsReplyFinish(&call->reply);
 	SPI_finish();
+	error_context_stack = callers;
 	return ok;
 }
 
@@ -73,9 +86,50 @@ PsSqlValueRefused(const char *sqlstate)
 }
 
 /*
+ * PostgreSQL's message with the placeholders' names for the $n they became,
+ * where it names a parameter ("parameter $1") or a syntax error's token
+ * (at or near "$1").
+ */
+static char *
+PsSqlNameParams(const PsSqlStatement *st, const char *msg)
+{
+	static const char near[] = "syntax error at or near \"";
+	static const char param[] = "parameter ";
+	StringInfoData buf;
+	const char *p = msg;
+
+	initStringInfo(&buf);
+	while (*p != '\0')
+	{
+		int at = p - msg;
+
+		if (*p == '$' && isdigit((unsigned char) p[1]) &&
+			((at == sizeof(near) - 1 &&
+			  strncmp(msg, near, sizeof(near) - 1) == 0) ||
+			 (at >= (int) sizeof(param) - 1 &&
+			  strncmp(p - (sizeof(param) - 1), param, sizeof(param) - 1) ==
+				  0)))
+		{
+			char *end;
+			long n = strtol(p + 1, &end, 10);
+
+			if (n >= 1 && n <= st->nparams)
+			{
+				appendStringInfo(&buf, ":%s", st->names[n - 1]);
+				p = end;
+				continue;
+			}
+		}
+		appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
+/*
  * Put a failed request's error in the plugin's terms: name the parameter a
- * value was refused for, point positions at the query as written, and tell
- * a write without allow_write how to ask for one.
+ * value was refused for, point positions at the query as written and name
+ * placeholders instead of $n, and tell a write without allow_write how to
+ * ask for one.
  */
 static void
 PsSqlTranslateError(PsSqlCall *call, PsError *err)
@@ -92,8 +146,13 @@ PsSqlTranslateError(PsSqlCall *call, PsError *err)
 								format_type_be(st->types[i]), err->message);
 		err->position = 0;
 	}
-	else if (err->position > 0 && st->sql != NULL)
-		err->position = PsSqlOriginalPosition(st, err->position);
+	else if (st->sql != NULL)
+	{
+		if (err->position > 0)
+			err->position = PsSqlOriginalPosition(st, err->position);
+		if (st->nparams > 0)
+			err->message = PsSqlNameParams(st, err->message);
+	}
 	if (err->sqlstate != NULL && strcmp(err->sqlstate, "25006") == 0 &&
 		!call->req->allow_write)
 	{

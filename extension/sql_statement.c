@@ -158,17 +158,22 @@ PsSqlRewrite(PsSqlStatement *st, PsError *err)
 	return true;
 }
 
-/* Refuse statement kind `kind`: the tier runs one SELECT/INSERT/UPDATE/DELETE
- */
+/* Refuse statement `node` (of kind `kind`): the tier runs one
+ * SELECT/INSERT/UPDATE/DELETE */
 static bool
-PsSqlRefuseKind(const char *kind, PsError *err)
+PsSqlRefuse(Node *node, const char *kind, PsError *err)
 {
 	PsSetError(err, "invalid_request",
 			   "%s is not allowed here: a SQL request runs one SELECT, "
 			   "INSERT, UPDATE or DELETE statement (WITH included)",
 			   kind);
-	err->hint = pstrdup("Schema changes belong in migrations "
-						"(db.migrate.<plugin>).");
+	if (IsA(node, ExplainStmt))
+		err->hint = pstrdup("Send \"explain\": true for the plan.");
+	else if (IsA(node, MergeStmt))
+		err->hint = pstrdup("Use INSERT .. ON CONFLICT, UPDATE or DELETE.");
+	else if (GetCommandLogLevel(node) == LOGSTMT_DDL)
+		err->hint = pstrdup("Create and change tables in migrations "
+							"(db.migrate.<plugin>).");
 	return false;
 }
 
@@ -210,7 +215,7 @@ PsSqlCheckStatement(PsSqlStatement *st, PsError *err)
 	{
 		case T_SelectStmt:
 			if (((SelectStmt *) node)->intoClause != NULL)
-				return PsSqlRefuseKind("SELECT INTO", err);
+				return PsSqlRefuse(node, "SELECT INTO", err);
 			st->is_select = true;
 			break;
 		case T_InsertStmt:
@@ -218,7 +223,7 @@ PsSqlCheckStatement(PsSqlStatement *st, PsError *err)
 		case T_DeleteStmt:
 			break;
 		default:
-			return PsSqlRefuseKind(CreateCommandName(node), err);
+			return PsSqlRefuse(node, CreateCommandName(node), err);
 	}
 	st->command = CreateCommandName(node);
 	return true;
