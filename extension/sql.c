@@ -171,11 +171,11 @@ PsSqlLogSlow(PsPlugin *p, const char *query, double ms, const PsError *err)
 {
 	if (ps_sql_log_min_duration_ms < 0 || ms < ps_sql_log_min_duration_ms)
 		return;
-	ereport(LOG, (errmsg("slow SQL request of plugin \"%s\"", p->name),
-				  errdetail_internal("Duration: %.3f ms. Outcome: %s. Query: "
-									 "%s",
-									 ms, err ? err->code : "ok", query),
-				  errhidestmt(true), errhidecontext(true)));
+	ereport(LOG,
+			(errmsg("slow SQL request of plugin \"%s\": %s", p->name, query),
+			 errdetail_internal("Duration: %.3f ms, outcome: %s.", ms,
+								err ? err->code : "ok"),
+			 errhidestmt(true), errhidecontext(true)));
 }
 
 /* Validate and run one SQL request; NULL with err set on failure */

@@ -60,6 +60,7 @@ PsSqlExplainMember(PsReply *reply, JsonbValue *top, const char *key,
 bool
 PsSqlRunExplain(PsSqlStatement *st, PsReply *reply, PsError *err)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	char *sql = psprintf("%s%s", PS_SQL_EXPLAIN, st->sql);
 	SPIPlanPtr plan;
 	int rc;
@@ -76,6 +77,8 @@ PsSqlRunExplain(PsSqlStatement *st, PsReply *reply, PsError *err)
 	if (rc != SPI_OK_UTILITY || SPI_tuptable == NULL || SPI_processed != 1)
 		elog(ERROR, "EXPLAIN returned no plan: %s",
 			 SPI_result_code_string(rc));
+	/* SPI returns in its own context, which SPI_finish frees */
+	MemoryContextSwitchTo(cxt);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	out = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	top = getIthJsonbValueFromContainer(&out->root, 0);

@@ -231,6 +231,7 @@ bool
 PsSqlRunRows(PsSqlStatement *st, const PsSqlRequest *req, PsReply *reply,
 			 PsError *err)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	PsSqlReceiver *rr =
 		PsSqlReceiverCreate(reply, &req->limits, st->is_select);
 	SPIExecuteOptions options;
@@ -250,6 +251,8 @@ PsSqlRunRows(PsSqlStatement *st, const PsSqlRequest *req, PsReply *reply,
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan_extended failed: %s",
 			 SPI_result_code_string(rc));
+	/* SPI returns in its own context, which SPI_finish frees */
+	MemoryContextSwitchTo(cxt);
 
 	if (rr->started)
 		PsReplyEndArray(reply);
