@@ -17,6 +17,7 @@ OBJS = \
 	extension/errors.o \
 	extension/json_reply.o \
 	extension/json_request.o \
+	extension/json_datum.o \
 	extension/kv_sql.o \
 	extension/kv_request.o \
 	extension/kv.o \
@@ -40,13 +41,22 @@ OBJS = \
 	extension/migrate_history.o \
 	extension/migrate_script.o \
 	extension/migrate_run.o \
-	extension/migrate.o
+	extension/migrate.o \
+	extension/sql_limits.o \
+	extension/sql_rate.o \
+	extension/sql_request.o \
+	extension/sql_statement.o \
+	extension/sql_params.o \
+	extension/sql_run.o \
+	extension/sql_explain.o \
+	extension/sql.o
 
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
 	row_types row_errors row_safety \
-	migrate migrate_errors migrate_safety inspect
+	migrate migrate_errors migrate_safety inspect \
+	sql_query sql_params sql_guardrails sql_explain sandbox
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 # Isolation specs (specs/*.spec, expected/*.out), run by installcheck after
 # REGRESS, in the same database (tests/run.sh makes it, with the extension).
@@ -66,7 +76,7 @@ all: bridge-build bench-build
 
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): extension/plugin_storage.h extension/kv.h
-$(OBJS): extension/row.h extension/migrate.h
+$(OBJS): extension/row.h extension/migrate.h extension/sql.h
 
 .PHONY: bridge-build bench-build test
 bridge-build:

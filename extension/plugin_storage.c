@@ -56,11 +56,16 @@ _PG_init(void)
 		"plugin_storage.sweep_batch",
 		gettext_noop("Expired keys deleted per sweep transaction."), NULL,
 		&ps_sweep_batch, 1000, 1, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable(
-		"plugin_storage.database",
-		gettext_noop("Database whose expired keys the sweep worker deletes."),
-		NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL,
-		NULL);
+	/* PostgreSQL refuses (FATAL) a PGC_POSTMASTER setting defined later
+	 * than at start-up: this one exists only when preloaded, with the worker
+	 * it configures. */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable(
+			"plugin_storage.database",
+			gettext_noop(
+				"Database whose expired keys the sweep worker deletes."),
+			NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL,
+			NULL, NULL);
 	DefineCustomIntVariable(
 		"plugin_storage.migrate_timeout",
 		gettext_noop("Longest a migration request may run; 0 means no limit."),
@@ -75,6 +80,7 @@ _PG_init(void)
 		gettext_noop("A request's lock_timeout_ms overrides it."),
 		&ps_migrate_lock_timeout_ms, 5 * 1000, 0, 3600 * 1000, PGC_USERSET,
 		GUC_UNIT_MS, NULL, NULL, NULL);
+	PsSqlInit();
 	MarkGUCPrefixReserved("plugin_storage");
 
 	PsRegistryInit();
