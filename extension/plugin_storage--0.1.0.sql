@@ -550,6 +550,7 @@ GRANT EXECUTE ON FUNCTION
 	plugin_storage.migrate_apply(text, jsonb, boolean, text),
 	plugin_storage.migrate_rollback(text, text, boolean),
 	plugin_storage.migration_status(text)
+	TO plugin_storage_bridge;
 
 -- SQL tier --------------------------------------------------------------------
 -- The SQL tier (docs/sql.md): one SELECT, INSERT, UPDATE or DELETE written by
