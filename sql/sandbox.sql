@@ -29,12 +29,12 @@ CREATE FUNCTION pg_temp.via_sql(q text, allow_write boolean DEFAULT false) RETUR
 					'ok: ' || (r -> 'rows')::text)
 	FROM plugin_storage.plugin_sql('sbx-evil', jsonb_build_object('query', q,
 		'allow_write', allow_write)) AS r $$;
-CREATE FUNCTION pg_temp.via_migration(up text) RETURNS text
+CREATE FUNCTION pg_temp.via_migration(version text, up text) RETURNS text
 	LANGUAGE sql AS $$
 	SELECT coalesce((r -> 'error' ->> 'code') || ': ' || (r -> 'error' ->> 'message'),
-					'ok: applied ' || (r -> 'applied')::text)
+					'ok: applied ' || (r -> 'applied' -> 0 ->> 'version'))
 	FROM plugin_storage.plugin_migrate('sbx-evil', jsonb_build_object('action', 'apply',
-		'migrations', jsonb_build_array(jsonb_build_object('version', '900_attempt', 'up', up)))) AS r $$;
+		'migrations', jsonb_build_array(jsonb_build_object('version', version, 'up', up)))) AS r $$;
 
 -- Legitimate work succeeds in both.
 SELECT pg_temp.via_sql('INSERT INTO mine VALUES (1, ''hello'') RETURNING note', true) AS own_write;
@@ -75,20 +75,35 @@ INSERT INTO attempts (what, stmt) VALUES
 	('LOCK shared table', 'LOCK TABLE plugin_storage.workspace_kv IN ACCESS EXCLUSIVE MODE'),
 	('DEALLOCATE', 'DEALLOCATE ALL'),
 	('temporary table', 'CREATE TEMP TABLE t (x int)'),
-	('LISTEN', 'LISTEN sbx'),
-	('multi-statement', 'SELECT 1; DROP TABLE mine');
+	('LISTEN', 'LISTEN sbx');
 
 SELECT n, what, pg_temp.via_sql(stmt, true) AS through_plugin_sql FROM attempts ORDER BY n;
-SELECT n, what, pg_temp.via_migration(stmt) AS inside_a_migration FROM attempts ORDER BY n;
+-- A multi-statement string is refused by plugin_sql (one statement only);
+-- a migration is a script, so there it is simply more statements.
+SELECT pg_temp.via_sql('SELECT 1; DROP TABLE mine', true) AS multi_statement;
+SELECT pg_temp.via_sql('SELECT 1; SELECT s FROM "ps_sbx-victim".secrets') AS multi_statement_read;
+-- Inside a migration, each attempt as the one statement of its own version.
+SELECT n, what, pg_temp.via_migration(900 + n || '_attempt', stmt) AS inside_a_migration FROM attempts ORDER BY n;
+-- ... or hidden after a harmless statement of the same script: the whole
+-- migration fails and rolls back, the harmless part included.
+SELECT pg_temp.via_migration('950_mixed', 'CREATE TABLE harmless (x int); GRANT SELECT ON harmless TO PUBLIC') AS mixed;
+SELECT to_regclass('"ps_sbx-evil".harmless') AS harmless_left;
 
 -- Escapes wrapped in the plugin's own view and functions, made by a
 -- migration (creating them is allowed) and then used through plugin_sql.
-SELECT pg_temp.via_migration($s$
+SELECT pg_temp.via_migration('960_wrappers', $s$
 	CREATE VIEW escape_view AS SELECT set_config('role', 'postgres', false) AS r;
 	CREATE FUNCTION escape_fn() RETURNS text LANGUAGE sql AS 'SELECT set_config(''session_authorization'', ''postgres'', false)';
 	CREATE FUNCTION escape_definer() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS 'BEGIN RESET ROLE; RETURN current_user; END';
-	CREATE FUNCTION peek() RETURNS SETOF text LANGUAGE sql AS 'SELECT s FROM "ps_sbx-victim".secrets';
 $s$) AS made_wrappers;
+-- A SQL function reading another plugin's table is refused when created;
+-- a PL/pgSQL one is created (its body is checked only when it runs).
+SELECT pg_temp.via_migration('961_peek', $s$
+	CREATE FUNCTION peek() RETURNS SETOF text LANGUAGE sql AS 'SELECT s FROM "ps_sbx-victim".secrets';
+$s$) AS sql_peek;
+SELECT pg_temp.via_migration('962_peek', $s$
+	CREATE FUNCTION peek() RETURNS SETOF text LANGUAGE plpgsql AS 'BEGIN RETURN QUERY SELECT s FROM "ps_sbx-victim".secrets; END';
+$s$) AS plpgsql_peek;
 SELECT pg_temp.via_sql('SELECT * FROM escape_view') AS view_wrapper;
 SELECT pg_temp.via_sql('SELECT escape_fn()') AS function_wrapper;
 SELECT pg_temp.via_sql('SELECT escape_definer()') AS security_definer_wrapper;
@@ -100,7 +115,7 @@ SELECT pg_temp.via_sql('SELECT set_config(''work_mem'', ''77MB'', false)') AS se
 SHOW work_mem;
 
 -- Nothing escaped: the attempts left nothing behind ...
-SELECT count(*) AS migrations_recorded FROM plugin_storage.migrations WHERE plugin = 'sbx-evil';
+SELECT string_agg(version, ', ' ORDER BY version) AS migrations_recorded FROM plugin_storage.migrations WHERE plugin = 'sbx-evil';
 SELECT pg_temp.via_sql('SELECT id, note FROM mine') AS attacker_rows;
 SELECT to_regclass('public.planted') AS public_planted, to_regclass('"ps_sbx-victim".planted') AS victim_planted;
 SELECT has_table_privilege('ps_sbx-victim', '"ps_sbx-evil".mine', 'SELECT') AS victim_granted,
