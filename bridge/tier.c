@@ -13,9 +13,11 @@
  * on by themselves once the extension provides them.  Until then their
  * requests get invalid_request "unknown tier".
  *
- * The inspect tier (db.inspect.<plugin>, plugin_storage.inspect(plugin))
- * is the operator's view of a plugin: it runs like the others, and the
- * NATS permissions (nats-config) keep plugins from asking.
+ * The inspect tier (db.inspect.<plugin>, plugin_storage.inspect(plugin,
+ * exact_counts)) is the operator's view of a plugin: it runs like the
+ * others, and the NATS permissions (nats-config) keep plugins from asking.
+ * {"exact_counts": false} in the request asks for the planner's row
+ * estimates only.
  */
 #include <string.h>
 
@@ -67,9 +69,10 @@ const Tier tiers[TIER_COUNT] = {
 		.form = "db.inspect.<plugin>",
 		.ntokens = 3,
 		.fixed_op = NULL,
-		.function = "plugin_storage.inspect(text)",
+		.function = "plugin_storage.inspect(text,boolean)",
 		.stmt = "plugin_storage_inspect",
-		.call = "SELECT plugin_storage.inspect($1::text)",
+		.call = "SELECT plugin_storage.inspect($1::text, "
+				"coalesce(($3::jsonb -> 'exact_counts')::boolean, true))",
 	},
 };
 

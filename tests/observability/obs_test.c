@@ -14,7 +14,7 @@
  *
  * Environment: OT_NATS_URL (default nats://127.0.0.1:42237), OT_BRIDGE_ID
  * (the id the bridge logged), OT_BRIDGE_ID2 (a second bridge's, phase
- * multi), OT_INSPECT=1 if plugin_storage.inspect(text) exists.  Users
+ * multi), OT_INSPECT=1 if plugin_storage.inspect(text,boolean) exists.  Users
  * follow run.sh's rule: user U has password "pw-U"; "ops" is the operator.
  * Helpers are copied from tests/bridge/bridge_test.c; JSON paths here are
  * separated by '/', since histogram keys ("0.5") contain dots.
@@ -799,8 +799,11 @@ phase_events(void)
 		  "... whose duration_ms is past the threshold", "%.3f", ms);
 	json_object_put(ev), json_object_put(r), free(t);
 
-	r = req(q, "db.migrate.quote-db",
-			"{\"action\":\"apply\",\"migrations\":[]}", &t);
+	r = req(
+		q, "db.migrate.quote-db",
+		"{\"action\":\"apply\",\"migrations\":[{\"version\":\"001_ot\","
+		"\"up\":\"CREATE TABLE ot (id int)\",\"down\":\"DROP TABLE ot\"}]}",
+		&t);
 	code = jstr(r, "error/code");
 	if (code)
 	{
@@ -964,6 +967,36 @@ phase_limits(void)
 
 /* ---- permissions and inspect ---- */
 
+/* db.inspect.<plugin>: plugin_storage.inspect()'s document, for ops */
+static void
+check_inspect(Client *o)
+{
+	json_object *r;
+	char *t;
+
+	r = req(o, "db.inspect.quote-db", "", &t);
+	check(streq(jstr(r, "plugin"), "quote-db") &&
+			  json_object_is_type(jget(r, "tables"), json_type_array) &&
+			  jint(r, "kv/keys") >= 1 && jint(r, "kv/expired_unswept") >= 0 &&
+			  streq(jstr(r, "migrations/0/version"), "001_ot") &&
+			  !jhas(r, "error"),
+		  "db.inspect.quote-db: its tables, KV keys and migrations", "got %s",
+		  t);
+	json_object_put(r), free(t);
+	r = req(o, "db.inspect.quote-db", "{\"exact_counts\":false}", &t);
+	check(streq(jstr(r, "plugin"), "quote-db") && !jhas(r, "error"),
+		  "{\"exact_counts\": false} is passed on", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(o, "db.inspect.quote-db", "{\"exact_counts\":\"yes\"}", &t);
+	check(streq(jstr(r, "error/code"), "invalid_request"),
+		  "a non-boolean exact_counts is invalid_request", "got %s", t);
+	json_object_put(r), free(t);
+	r = req(o, "db.inspect.nobody", "", &t);
+	check(streq(jstr(r, "error/code"), "not_found"),
+		  "db.inspect of an unregistered plugin: not_found", "got %s", t);
+	json_object_put(r), free(t);
+}
+
 /* Plugins cannot reach the operator's subjects; the operator can inspect */
 static void
 phase_perm(void)
@@ -1007,18 +1040,18 @@ phase_perm(void)
 		  "got %s", t);
 	json_object_put(r), free(t);
 
-	r = req(o, "db.inspect.quote-db", "", &t);
 	if (getenv("OT_INSPECT") && strcmp(getenv("OT_INSPECT"), "1") == 0)
-		check(json_object_is_type(r, json_type_object) && !jhas(r, "error"),
-			  "the operator gets plugin_storage.inspect()'s reply", "got %s",
-			  t);
+		check_inspect(o);
 	else
+	{
+		r = req(o, "db.inspect.quote-db", "", &t);
 		check(
 			streq(jstr(r, "error/code"), "invalid_request") &&
 				strstr(jstr0(r, "error/message"), "unknown tier \"inspect\""),
-			"without plugin_storage.inspect(text): unknown tier \"inspect\"",
+			"without plugin_storage.inspect(): unknown tier \"inspect\"",
 			"got %s", t);
-	json_object_put(r), free(t);
+		json_object_put(r), free(t);
+	}
 	client_close(q);
 	client_close(o);
 }

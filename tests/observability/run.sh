@@ -177,9 +177,9 @@ BEGIN
 END $$;
 SQL
 OT_INSPECT=0
-[ "$(psql -X -A -t -d plugin_storage -c "SELECT to_regprocedure('plugin_storage.inspect(text)') IS NOT NULL")" = t ] && OT_INSPECT=1
+[ "$(psql -X -A -t -d plugin_storage -c "SELECT to_regprocedure('plugin_storage.inspect(text,boolean)') IS NOT NULL")" = t ] && OT_INSPECT=1
 export OT_INSPECT
-echo "# plugin_storage.inspect(text) present: $OT_INSPECT"
+echo "# plugin_storage.inspect(text,boolean) present: $OT_INSPECT"
 
 mkdir -p "$work/nats"
 scripts/nats.sh start "$work/nats" "$NATS_PORT" "$work/nats.conf" || { echo "not ok - nats-server did not start"; failed=1; finish; }
