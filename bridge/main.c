@@ -168,7 +168,8 @@ main(int argc, char **argv)
 	MainSignals();
 	log_info("starting", LF_S("version", BRIDGE_VERSION),
 			 LF_I("pid", getpid()));
-	queue = queue_create(cfg->queue_size);
+	/* a migration may take every connection but one (all of a pool of 1) */
+	queue = queue_create(cfg->queue_size, cfg->pool_size - 1);
 	pool_start(cfg->pool_size, queue);
 	if (!bus_start(cfg, queue))
 	{

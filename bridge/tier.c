@@ -12,6 +12,28 @@
  * connection (and again on SIGHUP), so the row, sql and migrate tiers turn
  * on by themselves once the extension provides them.  Until then their
  * requests get invalid_request "unknown tier".
+ *
+ * Each row also says how its requests are scheduled (TierRun):
+ *
+ *	- kv and row requests are short, bounded index operations whose rows
+ *	  the bridge can name (handler.c's lock order): they are pipelined and
+ *	  group-committed together (TIER_RUN_BATCH).
+ *	- sql requests run alone (TIER_RUN_ALONE): one per batch, each in its
+ *	  own transaction.  Joining a group would be safe, since the extension
+ *	  runs the plugin's statement in a subtransaction and answers its
+ *	  failures as JSON, so a bad query never rolls a group back.  They stay
+ *	  out for latency: a plugin's query may legitimately run for seconds
+ *	  (up to its timeout), and in a group every reply waits for the group's
+ *	  commit and every row the group wrote stays locked until then, so one
+ *	  slow query would hold up every request batched with it.  A group is
+ *	  also ordered by the rows its requests name, which the bridge cannot
+ *	  know for a plugin's UPDATE, so groups could deadlock each other.  Most
+ *	  sql requests are reads (read-only by default), for which a shared
+ *	  commit saves nothing.  Alone, a slow query holds only its connection.
+ *	- migrate requests run alone too, on their own deadline
+ *	  (migrate_timeout_ms), and the queue never lets them take every
+ *	  connection at once (TIER_RUN_LONG): a migration may run for minutes
+ *	  and takes DDL locks, which must not join anybody's transaction.
  */
 #include <string.h>
 
@@ -27,6 +49,7 @@ const Tier tiers[TIER_COUNT] = {
 		.stmt = "plugin_storage_kv",
 		.call =
 			"SELECT plugin_storage.plugin_kv($1::text, $2::text, $3::jsonb)",
+		.run = TIER_RUN_BATCH,
 	},
 	{
 		.name = "row",
@@ -37,6 +60,7 @@ const Tier tiers[TIER_COUNT] = {
 		.stmt = "plugin_storage_row",
 		.call =
 			"SELECT plugin_storage.plugin_row($1::text, $2::text, $3::jsonb)",
+		.run = TIER_RUN_BATCH,
 	},
 	{
 		.name = "sql",
@@ -46,6 +70,7 @@ const Tier tiers[TIER_COUNT] = {
 		.function = "plugin_storage.plugin_sql(text,jsonb)",
 		.stmt = "plugin_storage_sql",
 		.call = "SELECT plugin_storage.plugin_sql($1::text, $3::jsonb)",
+		.run = TIER_RUN_ALONE,
 	},
 	{
 		.name = "migrate",
@@ -55,6 +80,7 @@ const Tier tiers[TIER_COUNT] = {
 		.function = "plugin_storage.plugin_migrate(text,jsonb)",
 		.stmt = "plugin_storage_migrate",
 		.call = "SELECT plugin_storage.plugin_migrate($1::text, $3::jsonb)",
+		.run = TIER_RUN_LONG,
 	},
 };
 
@@ -76,4 +102,25 @@ int
 tier_index(const Tier *tier)
 {
 	return (int) (tier - tiers);
+}
+
+/*
+ * Say how a request on this subject is scheduled, from its tier token
+ * alone (the NATS callback's quick look; validation comes later).  A
+ * subject naming no tier is scheduled as a batch request: it is answered
+ * invalid_request when validated.
+ */
+TierRun
+tier_run_of_subject(const char *subject)
+{
+	const char *tier;
+	const char *end;
+	const Tier *t;
+
+	if (strncmp(subject, "db.", 3) != 0)
+		return TIER_RUN_BATCH;
+	tier = subject + 3;
+	end = strchr(tier, '.');
+	t = tier_lookup(tier, end ? (size_t) (end - tier) : strlen(tier));
+	return t ? t->run : TIER_RUN_BATCH;
 }

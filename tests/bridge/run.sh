@@ -167,7 +167,7 @@ if [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; then
 	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/bridge/bridge_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "bridge: 0 passed, 1 failed"; exit 1; }
 fi
-if ! ls /usr/share/postgresql/15/extension/plugin_storage.control >/dev/null 2>&1; then
+if ! ls "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)/extension/plugin_storage.control" >/dev/null 2>&1; then
 	echo "not ok - the plugin_storage extension is not installed: run make install at the top level"
 	failed=1
 	finish
