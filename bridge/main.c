@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "migrate_cli.h"
 #include "natsconf.h"
 #include "pool.h"
 #include "queue.h"
@@ -161,6 +162,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "nats-config") == 0)
 		return natsconf_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_cli_main(argc - 1, argv + 1);
 	rc = config_init(argc, argv);
 	if (rc >= 0)
 		return rc;
