@@ -40,6 +40,7 @@
 #include "migrate_cli.h"
 #include "migrate_dir.h"
 #include "migrate_report.h"
+#include "natsurl.h"
 #include "subject.h"
 
 #ifndef BRIDGE_VERSION
@@ -52,7 +53,6 @@
 #define MIGRATE_CONNECT_TIMEOUT_MS 5000
 #define MIGRATE_POLL_MS 200
 #define MIGRATE_REPLY_DEPTH 64
-#define MIGRATE_URLS_MAX 16
 
 typedef struct MigrateArgs
 {
@@ -369,52 +369,6 @@ MigrateAsyncError(char *buf, size_t size)
 	return buf[0] != '\0';
 }
 
-/* Copy url without any user:password@ (for a list, from each URL) */
-static void
-MigrateStripUserInfo(const char *url, char *out, size_t size)
-{
-	size_t o = 0;
-
-	while (*url && o + 1 < size)
-	{
-		const char *scheme = strstr(url, "://");
-		const char *next = strchr(url, ',');
-		const char *end = next ? next : url + strlen(url);
-		const char *host = scheme && scheme < end ? scheme + 3 : url;
-		const char *at = memchr(host, '@', (size_t) (end - host));
-		const char *slash = memchr(host, '/', (size_t) (end - host));
-
-		if (at && (slash == NULL || at < slash))
-		{
-			o += (size_t) snprintf(out + o, size - o, "%.*s",
-								   (int) (host - url), url);
-			url = at + 1;
-		}
-		if (o < size)
-			o += (size_t) snprintf(out + o, size - o, "%.*s",
-								   (int) (end - url) + (next ? 1 : 0), url);
-		url = next ? next + 1 : end;
-	}
-	out[o < size ? o : size - 1] = '\0';
-}
-
-/* Give nats.c the URL, or each URL of a comma-separated list */
-static natsStatus
-MigrateSetServers(natsOptions *opts, char *urls)
-{
-	const char *list[MIGRATE_URLS_MAX];
-	int n = 0;
-	char *save = NULL;
-
-	if (strchr(urls, ',') == NULL)
-		return natsOptions_SetURL(opts, urls);
-	/* nats.c 3.4 does not split a list given as one URL */
-	for (char *u = strtok_r(urls, ", ", &save); u && n < MIGRATE_URLS_MAX;
-		 u = strtok_r(NULL, ", ", &save))
-		list[n++] = u;
-	return natsOptions_SetServers(opts, list, n);
-}
-
 /* Connect to NATS; NULL (reported) on failure */
 static natsConnection *
 MigrateConnect(const MigrateArgs *a)
@@ -422,17 +376,15 @@ MigrateConnect(const MigrateArgs *a)
 	natsOptions *opts = NULL;
 	natsConnection *nc = NULL;
 	char url[2048];
-	char shown[2048];
 	natsStatus s;
 
 	if (a->user)
-		MigrateStripUserInfo(a->url, url, sizeof(url));
+		natsurl_strip_userinfo(a->url, url, sizeof(url));
 	else
 		snprintf(url, sizeof(url), "%s", a->url);
-	snprintf(shown, sizeof(shown), "%s", url);
 	s = natsOptions_Create(&opts);
 	if (s == NATS_OK)
-		s = MigrateSetServers(opts, url);
+		s = natsurl_set(opts, url);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(opts, "plugin-storage-bridge migrate");
 	if (s == NATS_OK)
@@ -450,8 +402,8 @@ MigrateConnect(const MigrateArgs *a)
 	{
 		const char *detail = nats_GetLastError(NULL);
 
-		fprintf(stderr, "migrate: cannot connect to NATS at %s: %s%s%s\n",
-				shown, natsStatus_GetText(s), detail ? ": " : "",
+		fprintf(stderr, "migrate: cannot connect to NATS at %s: %s%s%s\n", url,
+				natsStatus_GetText(s), detail ? ": " : "",
 				detail ? detail : "");
 		natsConnection_Destroy(nc);
 		nc = NULL;
