@@ -43,6 +43,30 @@ RepInt(json_object *obj, const char *key, int64_t *out)
 	return true;
 }
 
+/* A number member of obj (integer or not) into *out; false if absent */
+static bool
+RepNum(json_object *obj, const char *key, double *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+		!(json_object_is_type(v, json_type_int) ||
+		  json_object_is_type(v, json_type_double)))
+		return false;
+	*out = json_object_get_double(v);
+	return true;
+}
+
+/* Print " <ms> ms" for a duration_ms member, if there is one */
+static void
+RepMs(FILE *out, json_object *obj)
+{
+	double ms;
+
+	if (RepNum(obj, "duration_ms", &ms))
+		fprintf(out, "  %.*f ms", ms < 10 ? 1 : 0, ms);
+}
+
 /* A boolean member of obj, false if absent */
 static bool
 RepBool(json_object *obj, const char *key)
@@ -145,15 +169,13 @@ migrate_report_apply(FILE *out, const char *plugin, json_object *reply)
 	{
 		json_object *m = json_object_array_get_idx(applied, i);
 		int64_t statements = -1;
-		int64_t ms = -1;
 
 		fprintf(out, "  %-11s %-*s", dry ? "would apply" : "applied", w,
 				RepVersion(m));
 		if (RepInt(m, "statements", &statements))
 			fprintf(out, "  %" PRId64 " statement%s", statements,
 					statements == 1 ? "" : "s");
-		if (RepInt(m, "duration_ms", &ms))
-			fprintf(out, "  %" PRId64 " ms", ms);
+		RepMs(out, m);
 		fprintf(out, "\n");
 	}
 	for (size_t i = 0; skipped && i < json_object_array_length(skipped); i++)
@@ -193,12 +215,10 @@ migrate_report_rollback(FILE *out, const char *plugin, json_object *reply)
 	for (size_t i = 0; done && i < json_object_array_length(done); i++)
 	{
 		json_object *m = json_object_array_get_idx(done, i);
-		int64_t ms = -1;
 
 		fprintf(out, "  %s %-*s", dry ? "would roll back" : "rolled back", w,
 				RepVersion(m));
-		if (RepInt(m, "duration_ms", &ms))
-			fprintf(out, "  %" PRId64 " ms", ms);
+		RepMs(out, m);
 		fprintf(out, "\n");
 	}
 	RepCurrent(out, reply);
@@ -257,11 +277,11 @@ migrate_report_status(FILE *out, const char *plugin, json_object *reply,
 		const char *at = RepStr(m, "applied_at");
 		const char *by = RepStr(m, "applied_by");
 		const char *sum = RepStr(m, "checksum");
-		int64_t ms = -1;
+		double ms;
 		char msbuf[32] = "-";
 
-		if (RepInt(m, "duration_ms", &ms))
-			snprintf(msbuf, sizeof(msbuf), "%" PRId64, ms);
+		if (RepNum(m, "duration_ms", &ms))
+			snprintf(msbuf, sizeof(msbuf), "%.*f", ms < 10 ? 1 : 0, ms);
 		fprintf(out, "  %-*s  %-32s  %8s  %-4s  %-12.12s  %s\n", w,
 				RepVersion(m), at ? at : "-", msbuf,
 				RepBool(m, "has_down") ? "yes" : "no", sum ? sum : "-",

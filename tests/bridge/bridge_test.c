@@ -300,6 +300,16 @@ jint(json_object *o, const char *path, int64_t *out)
 	return true;
 }
 
+/* Tell whether a path holds a number, integer or not */
+static bool
+jnumber(json_object *o, const char *path)
+{
+	json_object *v = jget(o, path);
+
+	return json_object_is_type(v, json_type_int) ||
+		   json_object_is_type(v, json_type_double);
+}
+
 /* Length of the array at a path, 0 if there is none */
 static size_t
 jlen(json_object *o, const char *path)
@@ -1760,7 +1770,7 @@ test_migrate_apply(Client *q)
 			  jbool(r, "dry_run", false),
 		  "apply runs three migrations in version order", "got %s", t);
 	check(jint(r, "applied.1.statements", &v) && v == 2 &&
-			  jint(r, "applied.1.duration_ms", &v),
+			  jnumber(r, "applied.1.duration_ms"),
 		  "... each reported with its statements and duration", "got %s", t);
 	json_object_put(r), free(t);
 
