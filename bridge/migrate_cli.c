@@ -5,11 +5,13 @@
  *	plugin-storage-bridge migrate PLUGIN DIR [--dry-run] [--target V]
  *	plugin-storage-bridge migrate PLUGIN [DIR] --status
  *	plugin-storage-bridge migrate PLUGIN [DIR] --rollback V [--dry-run]
+ *	plugin-storage-bridge migrate PLUGIN [DIR] --rollback-all [--dry-run]
  *
  * The subcommand is a NATS client like any plugin: it reads DIR's
  * migration files (migrate_dir.c), builds the request of the migrate tier
  * with json-c ({"action":"apply","migrations":[{version, up, down}],...},
- * or "status", or "rollback" with a target), sends it to
+ * or "status", or "rollback" with a target, null for --rollback-all), sends
+ * it to
  * db.migrate.<plugin> as the plugin's NATS user with its reply subject
  * under _INBOX.<plugin>. (all the generated isolation config lets a plugin
  * receive), waits for the one reply, and prints a summary
@@ -60,6 +62,7 @@ typedef struct MigrateArgs
 	const char *dir;		/* second argument, or NULL */
 	bool status;			/* --status */
 	const char *rollback;	/* --rollback VERSION, or NULL */
+	bool rollback_all;		/* --rollback-all: every version */
 	bool dry_run;			/* --dry-run */
 	const char *target;		/* --target VERSION, or NULL */
 	const char *applied_by; /* --applied-by NAME, or NULL */
@@ -86,6 +89,8 @@ MigrateUsage(FILE *out)
 		"VERSION]\n"
 		"  plugin-storage-bridge migrate PLUGIN [DIR] --status\n"
 		"  plugin-storage-bridge migrate PLUGIN [DIR] --rollback VERSION "
+		"[--dry-run]\n"
+		"  plugin-storage-bridge migrate PLUGIN [DIR] --rollback-all "
 		"[--dry-run]\n\n"
 		"Apply PLUGIN's migrations in DIR through the bridge "
 		"(db.migrate.PLUGIN over NATS).\n"
@@ -105,6 +110,8 @@ MigrateUsage(FILE *out)
 		"applied\n"
 		"                        after VERSION, newest first (VERSION stays "
 		"applied)\n"
+		"  --rollback-all        run the down scripts of every applied "
+		"version\n"
 		"Options:\n"
 		"  --dry-run             run and roll back: report what would "
 		"change\n"
@@ -174,6 +181,8 @@ MigrateSetOption(MigrateArgs *a, const char *name, const char *value)
 		a->dry_run = true;
 	else if (strcmp(name, "json") == 0)
 		a->json = true;
+	else if (strcmp(name, "rollback-all") == 0)
+		a->rollback_all = true;
 	else if (strcmp(name, "rollback") == 0)
 		a->rollback = value;
 	else if (strcmp(name, "target") == 0)
@@ -255,6 +264,13 @@ MigrateParse(MigrateArgs *a, int argc, char **argv)
 	return -1;
 }
 
+/* Tell whether the action is a rollback (to a version, or of everything) */
+static bool
+MigrateRollingBack(const MigrateArgs *a)
+{
+	return a->rollback != NULL || a->rollback_all;
+}
+
 /* Check that the options go together; -1 to go on, else the exit status */
 static int
 MigrateCheckArgs(MigrateArgs *a)
@@ -265,16 +281,20 @@ MigrateCheckArgs(MigrateArgs *a)
 		return MigrateBadUsage("invalid plugin name \"%s\": it must match "
 							   "^[a-z0-9][a-z0-9_-]{0,62}$",
 							   a->plugin);
-	if (a->status && (a->rollback || a->dry_run || a->target || a->applied_by))
+	if (a->status &&
+		(MigrateRollingBack(a) || a->dry_run || a->target || a->applied_by))
 		return MigrateBadUsage("%s", "--status goes with no other action "
 									 "option");
-	if (a->rollback && (a->target || a->applied_by))
+	if (MigrateRollingBack(a) && (a->target || a->applied_by))
 		return MigrateBadUsage("%s", "--rollback takes its target version "
 									 "itself; --target and --applied-by go "
 									 "with apply");
+	if (a->rollback && a->rollback_all)
+		return MigrateBadUsage("%s", "--rollback VERSION or --rollback-all, "
+									 "not both");
 	if (a->rollback && a->rollback[0] == '\0')
 		return MigrateBadUsage("%s", "--rollback needs a version");
-	if (!a->status && !a->rollback && a->dir == NULL)
+	if (!a->status && !MigrateRollingBack(a) && a->dir == NULL)
 		return MigrateBadUsage("%s", "which directory? DIR is missing");
 	if (a->password && a->user == NULL)
 		a->user = a->plugin;
@@ -302,15 +322,17 @@ static json_object *
 MigrateRequest(const MigrateArgs *a, const MigrationSet *set)
 {
 	json_object *req = json_object_new_object();
-	const char *action = a->status	   ? "status"
-						 : a->rollback ? "rollback"
-									   : "apply";
+	const char *action = a->status				 ? "status"
+						 : MigrateRollingBack(a) ? "rollback"
+												 : "apply";
 
 	json_object_object_add(req, "action", json_object_new_string(action));
 	if (a->rollback)
 		json_object_object_add(req, "target",
 							   json_object_new_string(a->rollback));
-	if (!a->status && !a->rollback)
+	if (a->rollback_all) /* a null target: every version */
+		json_object_object_add(req, "target", NULL);
+	if (!a->status && !MigrateRollingBack(a))
 	{
 		json_object *list = json_object_new_array();
 		char *by =
@@ -522,7 +544,7 @@ MigratePrintReply(const MigrateArgs *a, const char *text,
 	else if (rc == MIGRATE_EXIT_OK && a->status)
 		migrate_report_status(stdout, a->plugin, reply, a->dir ? local : NULL,
 							  a->dir);
-	else if (rc == MIGRATE_EXIT_OK && a->rollback)
+	else if (rc == MIGRATE_EXIT_OK && MigrateRollingBack(a))
 		migrate_report_rollback(stdout, a->plugin, reply);
 	else if (rc == MIGRATE_EXIT_OK)
 		migrate_report_apply(stdout, a->plugin, reply);
@@ -544,14 +566,14 @@ MigrateRun(MigrateArgs *a)
 	char *reply;
 	int rc;
 
-	if (a->dir && !a->rollback &&
+	if (a->dir && !MigrateRollingBack(a) &&
 		!migrate_dir_read(a->dir, (size_t) a->max_bytes, &set, err,
 						  sizeof(err)))
 	{
 		fprintf(stderr, "migrate: %s\n", err);
 		return MIGRATE_EXIT_USAGE;
 	}
-	if (!a->status && !a->rollback && set.count == 0)
+	if (!a->status && !MigrateRollingBack(a) && set.count == 0)
 	{
 		fprintf(stderr, "migrate: no migration in %s (NNN_name.up.sql)\n",
 				a->dir);

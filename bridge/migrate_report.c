@@ -4,7 +4,8 @@
  *
  * `plugin-storage-bridge migrate` prints the reply as it came with --json;
  * otherwise one of these summaries: what was applied (or would be, for a
- * dry run), skipped and warned about, and the current version; what was
+ * dry run), skipped, left for after --target and warned about, and the
+ * current version; what was
  * rolled back; the applied versions with their checksums, and, when a
  * directory was given, the versions in it not applied yet; or the error,
  * with the version and statement it concerns and a caret under the
@@ -151,15 +152,38 @@ RepFirstLine(FILE *out, const char *statement)
 		fprintf(out, "%.*s%s", (int) n, statement, statement[n] ? " ..." : "");
 }
 
+/* Print the warnings of a reply: destructive statements, by version */
+static void
+RepWarnings(FILE *out, json_object *reply)
+{
+	json_object *warnings = RepArray(reply, "warnings");
+
+	for (size_t i = 0; warnings && i < json_object_array_length(warnings); i++)
+	{
+		json_object *wn = json_object_array_get_idx(warnings, i);
+		const char *kind = RepStr(wn, "kind");
+		const char *stmt = RepStr(wn, "statement");
+
+		fprintf(out, "warning: %s: %s", RepVersion(wn),
+				kind ? kind : "destructive statement");
+		if (stmt)
+		{
+			fprintf(out, ": ");
+			RepFirstLine(out, stmt);
+		}
+		fprintf(out, "\n");
+	}
+}
+
 /* Print a summary of an apply reply */
 void
 migrate_report_apply(FILE *out, const char *plugin, json_object *reply)
 {
 	json_object *applied = RepArray(reply, "applied");
 	json_object *skipped = RepArray(reply, "skipped");
-	json_object *warnings = RepArray(reply, "warnings");
+	json_object *pending = RepArray(reply, "pending");
 	bool dry = RepBool(reply, "dry_run");
-	int w = RepWidth(applied, RepWidth(skipped, 1));
+	int w = RepWidth(applied, RepWidth(skipped, RepWidth(pending, 1)));
 
 	fprintf(out, "%s: %s %zu migration%s, skipped %zu%s\n", plugin,
 			dry ? "would apply" : "applied", RepLen(reply, "applied"),
@@ -181,21 +205,10 @@ migrate_report_apply(FILE *out, const char *plugin, json_object *reply)
 	for (size_t i = 0; skipped && i < json_object_array_length(skipped); i++)
 		fprintf(out, "  %-11s %-*s  (already applied)\n", "skipped", w,
 				RepVersion(json_object_array_get_idx(skipped, i)));
-	for (size_t i = 0; warnings && i < json_object_array_length(warnings); i++)
-	{
-		json_object *wn = json_object_array_get_idx(warnings, i);
-		const char *kind = RepStr(wn, "kind");
-		const char *stmt = RepStr(wn, "statement");
-
-		fprintf(out, "warning: %s: %s", RepVersion(wn),
-				kind ? kind : "destructive statement");
-		if (stmt)
-		{
-			fprintf(out, ": ");
-			RepFirstLine(out, stmt);
-		}
-		fprintf(out, "\n");
-	}
+	for (size_t i = 0; pending && i < json_object_array_length(pending); i++)
+		fprintf(out, "  %-11s %-*s  (after the target)\n", "not applied", w,
+				RepVersion(json_object_array_get_idx(pending, i)));
+	RepWarnings(out, reply);
 	RepCurrent(out, reply);
 }
 
@@ -221,6 +234,7 @@ migrate_report_rollback(FILE *out, const char *plugin, json_object *reply)
 		RepMs(out, m);
 		fprintf(out, "\n");
 	}
+	RepWarnings(out, reply);
 	RepCurrent(out, reply);
 }
 

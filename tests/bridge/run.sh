@@ -217,6 +217,10 @@ migrate_cli_checks() {
 	cli "$d" --rollback 001_notes
 	cli_check "--rollback runs the down scripts after the target" 0 out "rolled back 1 migration"
 	cli_check "... leaving the target current" 0 out "current version: 001_notes"
+	cli --rollback-all --dry-run
+	cli_check "--rollback-all --dry-run would undo every version" 0 out "would roll back 1 migration"
+	cli "$d" --target 001_notes --dry-run
+	cli_check "--target leaves the later versions alone" 0 out "not applied 002_notes_tag  (after the target)"
 	printf 'CREATE TABLE fine (id int);\nCREATE TABEL broken (id int);\n' >"$d/003_broken.up.sql"
 	cli "$d"
 	cli_check "a failing migration exits 1" 1 err "version: *003_broken"
