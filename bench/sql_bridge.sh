@@ -75,7 +75,7 @@ check_answers() {
 	fi
 	"$loadgen" request --subject db.sql.bench.query --payload "$request" --duration 0.2 --warmup 0 \
 		>/dev/null || { log "db.sql.bench.query fails"; exit 1; }
-	log "the aggregate answers $raw on every path"
+	log "plugin_sql and the raw statement both answer $raw; db.sql.bench.query answers without error"
 }
 
 # Print one field (name=value) of a loadgen report line.
