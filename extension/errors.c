@@ -79,6 +79,8 @@ PsErrorJsonb(const PsError *err)
 		PsReplyString(&r, "version", err->version, -1);
 	if (err->statement)
 		PsReplyString(&r, "statement", err->statement, -1);
+	if (err->retry_after_ms > 0)
+		PsReplyInt64(&r, "retry_after_ms", err->retry_after_ms);
 	PsReplyEndObject(&r);
 	return PsReplyFinish(&r);
 }

@@ -34,7 +34,7 @@ PsReplyKey(PsReply *r, const char *key)
 }
 
 /* Push a value as object member (key != NULL) or array element */
-static void
+void
 PsReplyValue(PsReply *r, const char *key, JsonbValue *v)
 {
 	PsReplyKey(r, key);

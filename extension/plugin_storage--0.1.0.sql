@@ -329,6 +329,31 @@ CREATE FUNCTION plugin_storage.plugin_kv_ttl(plugin text, key text,
 CREATE FUNCTION plugin_storage.sweep(max_keys bigint DEFAULT NULL) RETURNS bigint
 	AS 'MODULE_PATHNAME', 'ps_sweep' LANGUAGE C VOLATILE;
 
+-- What a plugin keeps here: tables, sizes, keys, migrations (docs/sql-api.md).
+-- Rows are counted as the plugin, read-only; exact_counts => false only
+-- estimates them.  SECURITY DEFINER so that callers (the bridge, pg_monitor)
+-- need no privileges on the registry and history tables.  Served by the bridge on db.inspect.<plugin>.
+CREATE FUNCTION plugin_storage.inspect(plugin text, exact_counts boolean DEFAULT true)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'ps_inspect' LANGUAGE C VOLATILE
+	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+GRANT EXECUTE ON FUNCTION plugin_storage.inspect(text, boolean)
+	TO plugin_storage_bridge, pg_monitor;
+
+-- What the sweep worker did since the server started (docs/sql-api.md).
+CREATE FUNCTION plugin_storage._sweeper_status(
+		OUT database text, OUT pid integer, OUT started timestamptz,
+		OUT passes bigint, OUT keys_swept bigint, OUT errors bigint,
+		OUT last_start timestamptz, OUT last_end timestamptz,
+		OUT last_duration_ms double precision, OUT last_keys bigint,
+		OUT last_tables integer, OUT last_error_at timestamptz,
+		OUT last_error_plugin text, OUT last_error text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'ps_sweeper_status'
+	LANGUAGE C VOLATILE;
+CREATE VIEW plugin_storage.sweeper AS SELECT * FROM plugin_storage._sweeper_status();
+COMMENT ON VIEW plugin_storage.sweeper IS 'The TTL sweep worker: keys swept, last pass, errors';
+GRANT SELECT ON plugin_storage.sweeper TO pg_monitor;
+GRANT EXECUTE ON FUNCTION plugin_storage._sweeper_status() TO pg_monitor;
+
 -- Privileges (PUBLIC loses EXECUTE at the end of this script):
 -- the bridge may call the KV entry points and read the registry; plugin
 -- roles reach workspace_kv, under its policy, and nothing else here.
@@ -462,6 +487,146 @@ GRANT EXECUTE ON FUNCTION
 	plugin_storage.plugin_row_aggregate(text, text, jsonb, text[], jsonb, jsonb, integer),
 	plugin_storage.plugin_row_update(text, text, jsonb, jsonb, boolean),
 	plugin_storage.plugin_row_delete(text, text, jsonb, boolean)
+	TO plugin_storage_bridge;
+
+-- Migrations ------------------------------------------------------------------
+-- Versioned SQL migrations of a plugin's schema (docs/migrations.md).  The
+-- history of applied versions is written by the entry points as the caller:
+-- plugin roles have no privilege on it.
+CREATE TABLE plugin_storage.migrations (
+	plugin text COLLATE "C" NOT NULL
+		REFERENCES plugin_storage.plugins (name) ON DELETE CASCADE,
+	version text COLLATE "C" NOT NULL,
+	checksum text NOT NULL,
+	up text NOT NULL,
+	down text,
+	applied_at timestamptz NOT NULL,
+	applied_by text NOT NULL,
+	duration_ms double precision NOT NULL,
+	PRIMARY KEY (plugin, version)
+);
+COMMENT ON TABLE plugin_storage.migrations IS 'Applied migrations of each plugin: checksum and text of up, down, when, by whom';
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.migrations', '');
+
+-- plugin_migrate answers errors as {"error":{...}}; the _plugin_migrate_raise
+-- twin raises them (SQLSTATE by code) for the typed functions below.
+CREATE FUNCTION plugin_storage.plugin_migrate(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_migrate' LANGUAGE C VOLATILE;
+CREATE FUNCTION plugin_storage._plugin_migrate_raise(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_migrate_raise' LANGUAGE C VOLATILE;
+
+-- Typed migration functions for DBAs: thin wrappers over _plugin_migrate_raise.
+CREATE FUNCTION plugin_storage.migrate_apply(plugin text, migrations jsonb,
+		dry_run boolean DEFAULT false, target text DEFAULT NULL)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_migrate_raise($1, jsonb_build_object(
+		'action', 'apply', 'migrations', $2, 'dry_run', $3, 'target', $4));
+
+CREATE FUNCTION plugin_storage.migrate_rollback(plugin text, target text,
+		dry_run boolean DEFAULT false)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_migrate_raise($1, jsonb_build_object(
+		'action', 'rollback', 'target', $2, 'dry_run', $3));
+
+CREATE FUNCTION plugin_storage.migration_status(plugin text)
+	RETURNS TABLE (version text, name text, checksum text, applied_at timestamptz,
+		applied_by text, duration_ms double precision, has_down boolean)
+	LANGUAGE sql VOLATILE
+	BEGIN ATOMIC
+		SELECT a ->> 'version', a ->> 'name', a ->> 'checksum',
+			(a ->> 'applied_at')::timestamptz, a ->> 'applied_by',
+			(a ->> 'duration_ms')::double precision, (a ->> 'has_down')::boolean
+		FROM jsonb_array_elements(plugin_storage._plugin_migrate_raise($1,
+			'{"action": "status"}') -> 'applied') WITH ORDINALITY AS t(a, i)
+		ORDER BY i;
+	END;
+
+-- Privileges: the bridge may call the migration entry points, and writes the
+-- history through them as itself.
+GRANT SELECT, INSERT, DELETE ON plugin_storage.migrations TO plugin_storage_bridge;
+GRANT EXECUTE ON FUNCTION
+	plugin_storage.plugin_migrate(text, jsonb),
+	plugin_storage._plugin_migrate_raise(text, jsonb),
+	plugin_storage.migrate_apply(text, jsonb, boolean, text),
+	plugin_storage.migrate_rollback(text, text, boolean),
+	plugin_storage.migration_status(text)
+	TO plugin_storage_bridge;
+
+-- SQL tier --------------------------------------------------------------------
+-- The SQL tier (docs/sql.md): one SELECT, INSERT, UPDATE or DELETE written by
+-- the plugin, with :name placeholders bound as parameters, run under the
+-- plugin's role in the sandbox.  plugin_sql answers errors as {"error":{...}};
+-- the _plugin_sql_raise twin raises them (SQLSTATE by code).
+CREATE FUNCTION plugin_storage.plugin_sql(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_sql' LANGUAGE C VOLATILE;
+CREATE FUNCTION plugin_storage._plugin_sql_raise(plugin text, request jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'plugin_sql_raise' LANGUAGE C VOLATILE;
+
+-- For DBAs: the same request from typed arguments (NULL: the plugin's
+-- limit); the reply, or an ERROR.
+CREATE FUNCTION plugin_storage.plugin_sql_query(plugin text, query text,
+		params jsonb DEFAULT '{}', allow_write boolean DEFAULT false,
+		max_rows integer DEFAULT NULL, timeout_ms integer DEFAULT NULL)
+	RETURNS jsonb LANGUAGE sql VOLATILE
+	RETURN plugin_storage._plugin_sql_raise($1, jsonb_build_object(
+		'query', $2, 'params', $3, 'allow_write', $4, 'max_rows', $5,
+		'timeout_ms', $6));
+
+-- A plugin's own guardrails for the SQL tier: each column overrides the
+-- plugin_storage.sql_* setting of the same name; NULL means the setting.
+CREATE TABLE plugin_storage.plugin_limits (
+	plugin text COLLATE "C" PRIMARY KEY
+		REFERENCES plugin_storage.plugins (name) ON DELETE CASCADE,
+	statement_timeout_ms integer CHECK (statement_timeout_ms > 0),
+	max_rows integer CHECK (max_rows BETWEEN 1 AND 2147483646),
+	max_result_bytes integer CHECK (max_result_bytes BETWEEN 1 AND 268435455),
+	rate_limit real CHECK (rate_limit >= 0 AND rate_limit <= 1e9),
+	rate_burst integer CHECK (rate_burst > 0)
+);
+COMMENT ON TABLE plugin_storage.plugin_limits IS 'Per-plugin overrides of the plugin_storage.sql_* settings (NULL: the setting)';
+SELECT pg_catalog.pg_extension_config_dump('plugin_storage.plugin_limits', '');
+-- Changes reach every backend's plugin cache, which holds the limits.
+CREATE TRIGGER plugin_limits_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plugin_storage.plugin_limits
+	FOR EACH STATEMENT EXECUTE FUNCTION plugin_storage._registry_changed();
+
+-- Set a plugin's limits: every one at once, an omitted (NULL) one falls back
+-- to its setting.  For superusers and the extension's owner.
+CREATE FUNCTION plugin_storage.set_plugin_limits(plugin text,
+		statement_timeout_ms integer DEFAULT NULL, max_rows integer DEFAULT NULL,
+		max_result_bytes integer DEFAULT NULL, rate_limit real DEFAULT NULL,
+		rate_burst integer DEFAULT NULL)
+	RETURNS plugin_storage.plugin_limits
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	r plugin_storage.plugin_limits;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM plugin_storage.plugins p WHERE p.name = $1) THEN
+		RAISE EXCEPTION 'plugin "%" is not registered', $1
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	INSERT INTO plugin_storage.plugin_limits AS l
+			(plugin, statement_timeout_ms, max_rows, max_result_bytes, rate_limit, rate_burst)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (plugin) DO UPDATE SET
+			statement_timeout_ms = EXCLUDED.statement_timeout_ms,
+			max_rows = EXCLUDED.max_rows,
+			max_result_bytes = EXCLUDED.max_result_bytes,
+			rate_limit = EXCLUDED.rate_limit,
+			rate_burst = EXCLUDED.rate_burst
+		RETURNING * INTO r;
+	RETURN r;
+END
+$$;
+
+-- Privileges: the bridge may call the SQL entry points and read the limits
+-- (its plugin cache reads them with the registry).
+GRANT SELECT ON plugin_storage.plugin_limits TO plugin_storage_bridge;
+GRANT EXECUTE ON FUNCTION
+	plugin_storage.plugin_sql(text, jsonb),
+	plugin_storage._plugin_sql_raise(text, jsonb),
+	plugin_storage.plugin_sql_query(text, text, jsonb, boolean, integer, integer)
 	TO plugin_storage_bridge;
 
 -- Functions are executable by PUBLIC when created: take that back from every

@@ -23,6 +23,8 @@ int ps_max_keys_per_plugin = 0;
 int ps_sweep_interval_ms = 60 * 1000;
 int ps_sweep_batch = 1000;
 char *ps_sweep_database = NULL;
+int ps_migrate_timeout_ms = 60 * 1000;
+int ps_migrate_lock_timeout_ms = 5 * 1000;
 
 void _PG_init(void);
 
@@ -54,16 +56,37 @@ _PG_init(void)
 		"plugin_storage.sweep_batch",
 		gettext_noop("Expired keys deleted per sweep transaction."), NULL,
 		&ps_sweep_batch, 1000, 1, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable(
-		"plugin_storage.database",
-		gettext_noop("Database whose expired keys the sweep worker deletes."),
-		NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL,
-		NULL);
+	/* PostgreSQL refuses (FATAL) a PGC_POSTMASTER setting defined later
+	 * than at start-up: this one exists only when preloaded, with the worker
+	 * it configures. */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable(
+			"plugin_storage.database",
+			gettext_noop(
+				"Database whose expired keys the sweep worker deletes."),
+			NULL, &ps_sweep_database, "postgres", PGC_POSTMASTER, 0, NULL,
+			NULL, NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.migrate_timeout",
+		gettext_noop("Longest a migration request may run; 0 means no limit."),
+		gettext_noop("The caller's statement_timeout is off while migrations "
+					 "run; this bounds them instead."),
+		&ps_migrate_timeout_ms, 60 * 1000, 0, INT_MAX, PGC_SUSET, GUC_UNIT_MS,
+		NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"plugin_storage.migrate_lock_timeout",
+		gettext_noop("Longest a migration waits for another one of the same "
+					 "plugin to finish."),
+		gettext_noop("A request's lock_timeout_ms overrides it."),
+		&ps_migrate_lock_timeout_ms, 5 * 1000, 0, 3600 * 1000, PGC_USERSET,
+		GUC_UNIT_MS, NULL, NULL, NULL);
+	PsSqlInit();
 	MarkGUCPrefixReserved("plugin_storage");
 
 	PsRegistryInit();
 	PsContextInit();
 	PsSandboxInit();
+	PsSweepStatsInit();
 	if (process_shared_preload_libraries_in_progress)
 		PsSweepRegisterWorker();
 }

@@ -20,6 +20,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #define PS_EXTENSION_SCHEMA "plugin_storage"
 #define PS_REGISTRY_TABLE "plugins"
@@ -59,6 +60,19 @@ typedef enum PsKvPlan
 	PS_NPLANS
 } PsKvPlan;
 
+/*
+ * A plugin's own limits for the SQL tier (plugin_storage.plugin_limits);
+ * -1 where it has none and the GUC applies (sql_limits.c)
+ */
+typedef struct PsPluginLimits
+{
+	int statement_timeout_ms; /* plugin_storage.sql_statement_timeout */
+	int max_rows;			  /* plugin_storage.sql_max_rows */
+	int max_result_bytes;	  /* plugin_storage.sql_max_result_bytes */
+	double rate_limit;		  /* plugin_storage.sql_rate_limit */
+	int rate_burst;			  /* plugin_storage.sql_rate_burst */
+} PsPluginLimits;
+
 /* A registered plugin as cached by one backend */
 typedef struct PsPlugin
 {
@@ -71,6 +85,7 @@ typedef struct PsPlugin
 	Oid nspid;						/* its schema's OID */
 	OverrideSearchPath search_path; /* pg_catalog, then the schema */
 	SPIPlanPtr plans[PS_NSCOPES][PS_NPLANS]; /* lazily prepared */
+	PsPluginLimits limits;					 /* the SQL tier's limits */
 } PsPlugin;
 
 /* An expected failure, reported as {"error":{"code","message"}} */
@@ -86,6 +101,8 @@ typedef struct PsError
 	/* Where a migration failed (migrate.c), or NULL: */
 	char *version;	 /* the migration's version */
 	char *statement; /* the statement that failed */
+	/* When a rate_limited request may be retried (sql_rate.c), or 0: */
+	int64 retry_after_ms;
 } PsError;
 
 /* What PsEnterPlugin saved, for PsLeavePlugin to restore */
@@ -102,6 +119,8 @@ extern int ps_max_keys_per_plugin;
 extern int ps_sweep_interval_ms;
 extern int ps_sweep_batch;
 extern char *ps_sweep_database;
+extern int ps_migrate_timeout_ms;
+extern int ps_migrate_lock_timeout_ms;
 
 /* registry.c */
 extern bool PsValidPluginName(const char *name, int len);
@@ -149,6 +168,7 @@ typedef struct PsReply
 
 extern void PsReplyBegin(PsReply *r);
 extern void PsReplyKey(PsReply *r, const char *key);
+extern void PsReplyValue(PsReply *r, const char *key, JsonbValue *v);
 extern void PsReplyString(PsReply *r, const char *key, const char *val,
 						  int len);
 extern void PsReplyBool(PsReply *r, const char *key, bool val);
@@ -165,6 +185,13 @@ extern void PsReplyBeginObject(PsReply *r, const char *key);
 extern void PsReplyEndObject(PsReply *r);
 extern Jsonb *PsReplyFinish(PsReply *r);
 
+/* json_datum.c: a datum as JSON, as to_jsonb() writes it */
+extern void PsDatumJson(Datum d, bool isnull, Oid basetype, JsonbValue *out);
+extern void PsReplyDatum(PsReply *r, const char *key, Datum d, bool isnull,
+						 Oid basetype);
+extern Size PsJsonStringSize(const char *s, int len);
+extern Size PsJsonTextSize(const JsonbValue *v);
+
 /* kv.c, kv_request.c */
 extern PsPlugin *PsFindRequestPlugin(const char *plugin, PsError *err);
 extern Jsonb *PsKvExecute(const char *plugin, const char *op, Jsonb *request,
@@ -178,8 +205,17 @@ extern SPIPlanPtr PsKvPlanFor(PsPlugin *p, PsScope scope, PsKvPlan which);
 extern Jsonb *PsRowExecute(const char *plugin, const char *op, Jsonb *request,
 						   PsError *err);
 
+/* SQL tier: sql_limits.c (GUCs and shared memory, from _PG_init) */
+extern void PsSqlInit(void);
+
 /* sweep.c */
 extern int64 PsSweepAll(int64 max_keys, bool own_transactions);
 extern void PsSweepRegisterWorker(void);
+
+/* sweep_stats.c */
+extern void PsSweepStatsInit(void);
+extern void PsSweepStatsWorker(int pid, const char *database);
+extern void PsSweepStatsError(const char *plugin, const char *message);
+extern void PsSweepStatsPass(TimestampTz start, int64 keys, int tables);
 
 #endif /* PLUGIN_STORAGE_H */

@@ -5,8 +5,9 @@
  *
  * plugin_storage.plugins is the registry (register_plugin() fills it).  An
  * entry point looks a plugin up here by name; a miss reads the registry once
- * through SPI and keeps the role, schema, workspace and, later, the plugin's
- * prepared statements.  A statement trigger on the registry sends a relcache
+ * through SPI and keeps the role, schema, workspace, the SQL tier's limits
+ * (plugin_limits) and, later, the plugin's prepared statements.  A statement
+ * trigger on the registry (and on plugin_limits) sends a relcache
  * invalidation for it, which every backend receives at its next transaction
  * start; the callback only marks the cache stale (it may run in the middle of
  * a query), and the next lookup outside any request drops it.
@@ -107,6 +108,30 @@ PsCreateCache(void)
 		PS_REGISTRY_TABLE, get_namespace_oid(PS_EXTENSION_SCHEMA, false));
 }
 
+/* An int4 column of a registry row, or -1 when NULL */
+static int
+PsLimitColumn(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool isnull;
+	Datum d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? -1 : DatumGetInt32(d);
+}
+
+/* Read the plugin's SQL-tier limits (columns 4 to 8; NULL: -1, the GUC) */
+static void
+PsLoadLimits(PsPlugin *p, HeapTuple tup, TupleDesc desc)
+{
+	bool isnull;
+	Datum rate = SPI_getbinval(tup, desc, 7, &isnull);
+
+	p->limits.statement_timeout_ms = PsLimitColumn(tup, desc, 4);
+	p->limits.max_rows = PsLimitColumn(tup, desc, 5);
+	p->limits.max_result_bytes = PsLimitColumn(tup, desc, 6);
+	p->limits.rate_limit = isnull ? -1 : DatumGetFloat4(rate);
+	p->limits.rate_burst = PsLimitColumn(tup, desc, 8);
+}
+
 /* Read one plugin's registry row; false if it is not registered */
 static bool
 PsLoadPlugin(PsPlugin *p)
@@ -119,9 +144,14 @@ PsLoadPlugin(PsPlugin *p)
 	args[0] = CStringGetTextDatum(p->name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT role::text, schema::text, workspace "
-							   "FROM plugin_storage.plugins WHERE name = $1",
-							   1, argtypes, args, NULL, true, 1);
+	rc = SPI_execute_with_args(
+		"SELECT p.role::text, p.schema::text, p.workspace, "
+		"l.statement_timeout_ms, l.max_rows, l.max_result_bytes, "
+		"l.rate_limit, l.rate_burst "
+		"FROM plugin_storage.plugins p "
+		"LEFT JOIN plugin_storage.plugin_limits l ON l.plugin = p.name "
+		"WHERE p.name = $1",
+		1, argtypes, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "registry lookup failed: %d", rc);
 	if (SPI_processed == 1)
@@ -139,6 +169,7 @@ PsLoadPlugin(PsPlugin *p)
 		p->search_path.schemas = list_make1_oid(p->nspid);
 		p->search_path.addCatalog = true;
 		p->search_path.addTemp = false;
+		PsLoadLimits(p, tup, desc);
 		MemoryContextSwitchTo(old);
 		found = true;
 	}
@@ -178,15 +209,24 @@ PsLookupPlugin(const char *name)
 
 PG_FUNCTION_INFO_V1(ps_registry_changed);
 
-/* Statement trigger on the registry: tell every backend to reload it */
+/*
+ * Statement trigger on the registry, and on the tables the cache reads with
+ * it (plugin_limits): tell every backend to reload it.  The invalidation is
+ * for the registry itself, which is what PsRegistryInvalidate watches.
+ */
 Datum
 ps_registry_changed(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Oid registry;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "ps_registry_changed: not called by trigger manager");
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	registry = get_relname_relid(PS_REGISTRY_TABLE,
+								 RelationGetNamespace(trigdata->tg_relation));
+	CacheInvalidateRelcacheByRelid(
+		OidIsValid(registry) ? registry
+							 : RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }
 

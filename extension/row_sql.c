@@ -206,6 +206,7 @@ PsRowPlanFor(PsRowSql *s)
 uint64
 PsRowRun(PsRowSql *s, bool read_only, long limit)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int rc;
 
 	if (!s->oneshot && s->buf.len <= PS_ROW_MAX_CACHED_TEXT &&
@@ -215,6 +216,9 @@ PsRowRun(PsRowSql *s, bool read_only, long limit)
 	else
 		rc = SPI_execute_with_args(s->buf.data, s->nargs, s->types, s->values,
 								   s->nulls, read_only, limit);
+	/* SPI returns in its own context, which SPI_finish frees: switch back,
+	 * so that the reply is built where it outlives the request */
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: row statement failed: %s",
 			 SPI_result_code_string(rc));
@@ -228,6 +232,7 @@ PsRowRun(PsRowSql *s, bool read_only, long limit)
 void
 PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIExecuteOptions options;
 	SPIPlanPtr plan;
 	int rc;
@@ -252,6 +257,7 @@ PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 	options.read_only = true;
 	options.dest = dest;
 	rc = SPI_execute_plan_extended(plan, &options);
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: row statement failed: %s",
 			 SPI_result_code_string(rc));
@@ -261,7 +267,10 @@ PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 void
 PsRowUtility(const char *sql)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_execute(sql, false, 0);
+
+	MemoryContextSwitchTo(cxt);
 
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: \"%s\" failed: %s", sql,

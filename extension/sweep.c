@@ -192,6 +192,8 @@ PsSweepTable(PsSweepTarget *t, int64 max_keys, bool own_transactions)
 		ereport(WARNING,
 				(errmsg("plugin_storage sweep skipped plugin \"%s\": %s",
 						t->owner, edata->message)));
+		if (own_transactions)
+			PsSweepStatsError(t->owner, edata->message);
 		FreeErrorData(edata);
 		n = 0;
 	}
@@ -210,6 +212,7 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 	TimestampTz start = GetCurrentTimestamp();
 	long secs;
 	int usecs;
+	int tables = 0;
 
 	if (own_transactions)
 	{
@@ -237,6 +240,8 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 		PsSweepTarget *t = lfirst(lc);
 		int64 n = PsSweepTable(t, max_keys - total, own_transactions);
 
+		tables++;
+
 		if (n > 0)
 			ereport(DEBUG1, (errmsg("plugin_storage swept " INT64_FORMAT
 									" expired keys of \"%s\"",
@@ -245,6 +250,8 @@ PsSweepAll(int64 max_keys, bool own_transactions)
 		if (total >= max_keys)
 			break;
 	}
+	if (own_transactions)
+		PsSweepStatsPass(start, total, tables);
 	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	if (total > 0)
 		ereport(own_transactions ? LOG : DEBUG1,
@@ -268,6 +275,13 @@ ps_sweep(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(PsSweepAll(max_keys, false));
 }
 
+/* The worker is leaving: the view shows it gone */
+static void
+PsSweepWorkerExit(int code, Datum arg)
+{
+	PsSweepStatsWorker(0, ps_sweep_database);
+}
+
 /* The worker: sweep, sleep sweep_interval, repeat until shut down */
 void
 ps_sweep_main(Datum arg)
@@ -279,6 +293,8 @@ ps_sweep_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(ps_sweep_database, NULL, 0);
 	pgstat_report_appname("plugin_storage sweeper");
+	PsSweepStatsWorker(MyProcPid, ps_sweep_database);
+	before_shmem_exit(PsSweepWorkerExit, 0);
 	pass_cxt = AllocSetContextCreate(
 		TopMemoryContext, "plugin_storage sweep pass", ALLOCSET_DEFAULT_SIZES);
 	ereport(LOG, (errmsg("plugin_storage sweeper started in database \"%s\"",

@@ -48,6 +48,13 @@ END
 $$;
 SELECT count(*) AS expired_left FROM "ps_ttl"._ps_kv WHERE expires_at <= now();
 
+-- The sweeper view shows the worker and its work.
+SELECT database = current_database() AS this_database, pid IS NOT NULL AS running,
+	started <= now() AS started, passes > 0 AS passed, keys_swept >= 2 AS swept_them,
+	last_end >= last_start AS last_pass_timed, last_duration_ms >= 0 AS has_duration,
+	last_tables >= 2 AS visited_tables
+	FROM plugin_storage.sweeper;
+
 -- sweep(max_keys) by hand: rows still uncommitted are invisible to the
 -- worker, so this pass finds exactly the ones made here.
 BEGIN;
@@ -64,6 +71,17 @@ SELECT plugin_storage.sweep(0);
 -- table gone, sweep() warns about it and still sweeps "ttl".
 SELECT name FROM plugin_storage.register_plugin('broken');
 DROP TABLE "ps_broken"._ps_kv;
+-- The worker meets the same error, skips the table and shows it in the view.
+DO $$
+BEGIN
+	FOR i IN 1..300 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM plugin_storage.sweeper WHERE last_error_plugin = 'broken');
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END
+$$;
+SELECT errors > 0 AS errors_counted, last_error_at <= now() AS error_time, last_error_plugin, last_error
+	FROM plugin_storage.sweeper;
 BEGIN;
 SELECT plugin_storage.plugin_kv('ttl', 'set', '{"key": "x1", "value": 1, "ttl": 60}') -> 'ok';
 UPDATE "ps_ttl"._ps_kv SET expires_at = now() - interval '1 second' WHERE key = 'x1';

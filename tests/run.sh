@@ -44,11 +44,14 @@ run_regress() {
 		[ "$(psql -X -A -t -d contrib_regression -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'plugin_storage sweeper' AND datname = 'contrib_regression'")" = 1 ] && break
 		sleep 0.5
 	done
-	rm -rf results regression.diffs regression.out
+	rm -rf results output_iso regression.diffs regression.out
 	make -s installcheck EXTRA_REGRESS_OPTS="--use-existing ${EXTRA_REGRESS_OPTS:-}" >"$work/regress.log" 2>&1
 	local rc=$?
 	cat "$work/regress.log"
-	[ -f results/regression.diffs ] && head -c 20000 results/regression.diffs
+	# pg_regress, then pg_isolation_regress (the isolation specs) write here
+	for d in results output_iso; do
+		[ -f $d/regression.diffs ] && head -c 20000 $d/regression.diffs
+	done
 	local ok bad
 	ok=$(grep -cE '^(ok|test) .* ok|^ok [0-9]+ ' "$work/regress.log")
 	bad=$(grep -cE '\.\.\. FAILED|^not ok ' "$work/regress.log")
