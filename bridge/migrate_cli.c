@@ -112,6 +112,7 @@ MigrateUsage(FILE *out)
 		"applied)\n"
 		"  --rollback-all        run the down scripts of every applied "
 		"version\n"
+		"                        (also --rollback 0)\n"
 		"Options:\n"
 		"  --dry-run             run and roll back: report what would "
 		"change\n"
@@ -292,6 +293,12 @@ MigrateCheckArgs(MigrateArgs *a)
 	if (a->rollback && a->rollback_all)
 		return MigrateBadUsage("%s", "--rollback VERSION or --rollback-all, "
 									 "not both");
+	if (a->rollback && strcmp(a->rollback, "0") == 0)
+	{
+		/* "--rollback 0": back to nothing, as --rollback-all */
+		a->rollback = NULL;
+		a->rollback_all = true;
+	}
 	if (a->rollback && a->rollback[0] == '\0')
 		return MigrateBadUsage("%s", "--rollback needs a version");
 	if (!a->status && !MigrateRollingBack(a) && a->dir == NULL)

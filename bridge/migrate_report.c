@@ -14,8 +14,10 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "migrate_report.h"
+#include "sha256.h"
 
 #define REPORT_STATEMENT_MAX 2000
 
@@ -249,7 +251,24 @@ RepApplied(json_object *applied, const char *version)
 	return false;
 }
 
-/* Print the versions of dir not applied, and those applied but not in dir */
+/* Tell whether a local migration's up script differs from the applied one */
+static bool
+RepChanged(const Migration *m, json_object *item)
+{
+	const char *sum = RepStr(item, "checksum");
+	char hex[SHA256_HEX_LEN + 1];
+
+	if (sum == NULL || strlen(sum) != SHA256_HEX_LEN)
+		return false; /* not a SHA-256 we can compare with */
+	sha256_hex(m->up, strlen(m->up), hex);
+	return strcasecmp(hex, sum) != 0;
+}
+
+/*
+ * Print the versions of dir not applied, those applied but not in dir, and
+ * those whose up script was edited since it was applied (plugin_migrate
+ * would refuse them).
+ */
 static void
 RepCompareLocal(FILE *out, json_object *applied, const MigrationSet *local,
 				const char *dir)
@@ -264,10 +283,17 @@ RepCompareLocal(FILE *out, json_object *applied, const MigrationSet *local,
 		fprintf(out, "every migration in %s is applied\n", dir);
 	for (size_t i = 0; applied && i < json_object_array_length(applied); i++)
 	{
-		const char *v = RepVersion(json_object_array_get_idx(applied, i));
+		json_object *item = json_object_array_get_idx(applied, i);
+		const char *v = RepVersion(item);
+		const Migration *m = migrate_dir_find(local, v);
 
-		if (migrate_dir_find(local, v) == NULL)
+		if (m == NULL)
 			fprintf(out, "applied but not in %s: %s\n", dir, v);
+		else if (RepChanged(m, item))
+			fprintf(out,
+					"changed since applied: %s (%s differs from the applied "
+					"script; apply would refuse it)\n",
+					v, m->up_path);
 	}
 }
 

@@ -186,6 +186,19 @@ cli_check() {
 	fi
 }
 
+# Check the last CLI run: status $1, and output ($2: out or err) without the pattern $3.
+cli_check_not() {
+	local what=$1 want=$2 file=$3 pattern=$4
+	if [ "$cli_rc" = "$want" ] && ! grep -q -- "$pattern" "$work/cli.$file"; then
+		passed=$((passed + 1))
+		echo "ok - migrate-cli: $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok - migrate-cli: $what: status $cli_rc (wanted $want), or \"$pattern\" in:"
+		sed 's/^/#   /' "$work/cli.out" "$work/cli.err"
+	fi
+}
+
 # `plugin-storage-bridge migrate` end to end: apply, again, status, dry run, rollback, a failure,
 # bad directories, another plugin's user.
 migrate_cli_checks() {
@@ -205,6 +218,7 @@ migrate_cli_checks() {
 	cli "$d" --status
 	cli_check "--status lists the applied versions" 0 out "002_notes_tag .*run.sh"
 	cli_check "... and says the directory is all applied" 0 out "every migration in .* is applied"
+	cli_check_not "... with none edited since (the CLI's SHA-256 is the extension's)" 0 out "changed since applied"
 	cli --status --json
 	cli_check "--status --json prints the reply" 0 out '"applied": *\['
 	echo "DROP TABLE notes;" >"$d/003_drop_notes.up.sql"
@@ -221,6 +235,12 @@ migrate_cli_checks() {
 	cli_check "--rollback-all --dry-run would undo every version" 0 out "would roll back 1 migration"
 	cli "$d" --target 001_notes --dry-run
 	cli_check "--target leaves the later versions alone" 0 out "not applied 002_notes_tag  (after the target)"
+	echo "-- edited after it was applied" >>"$d/001_notes.up.sql"
+	cli "$d" --status
+	cli_check "--status flags an applied migration edited since" 0 out "changed since applied: 001_notes"
+	cli "$d"
+	cli_check "... which apply refuses" 1 err "version: *001_notes"
+	echo "CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);" >"$d/001_notes.up.sql"
 	printf 'CREATE TABLE fine (id int);\nCREATE TABEL broken (id int);\n' >"$d/003_broken.up.sql"
 	cli "$d"
 	cli_check "a failing migration exits 1" 1 err "version: *003_broken"
