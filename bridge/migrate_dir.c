@@ -6,15 +6,17 @@
  * `plugin-storage-bridge migrate` sends a plugin's migrations as one
  * request; this file turns the plugin's migration directory into that list.
  * A migration is NNN_name.up.sql, with an optional NNN_name.down.sql; its
- * version is the stem ("001_create_quotes"), NNN (digits) orders it and
- * name is letters, digits, '_' or '-'.  Files not ending in .sql, and
- * hidden ones, are ignored (a README may sit beside the migrations).
+ * version is the stem ("001_create_quotes", at most 128 bytes), NNN (digits)
+ * orders it (plugin_migrate compares the numbers, so 9_a comes before
+ * 10_b) and name is letters, digits, '_', '-' or '.'.  Files not ending
+ * in .sql, and hidden ones, are ignored (a README may sit beside the
+ * migrations).
  *
  * Refused, with a message naming the file, so that nothing half-read is
  * ever sent: a .sql file whose name does not fit the pattern, a down
- * without its up, two migrations with the same number (001_a and 01_b),
- * numbers whose text order differs from their numeric order (9_a and
- * 10_b: pad them), a file that cannot be read, is not a regular file, is
+ * without its up, two migrations with the same number (001_a and 01_b,
+ * whose order only their names would decide), a file that cannot be
+ * read, is not a regular file, is
  * larger than the request limit, is empty, holds a NUL byte or is not
  * UTF-8.  A leading UTF-8 byte order mark, which some editors write, is
  * dropped.  Files are read in name order, so the first error is the same
@@ -33,6 +35,7 @@
 #include "migrate_dir.h"
 
 #define MIGRATE_NUMBER_DIGITS_MAX 18
+#define MIGRATE_VERSION_MAX 128 /* plugin_migrate's limit, in bytes */
 
 /* Check that len bytes are UTF-8; give the offset of the first bad byte */
 static bool
@@ -173,14 +176,15 @@ MigrateParseName(const char *name, char *version, size_t vlen,
 	while (digits < stem && name[digits] >= '0' && name[digits] <= '9')
 		digits++;
 	if (digits == 0 || digits > MIGRATE_NUMBER_DIGITS_MAX ||
-		digits + 1 >= stem || name[digits] != '_' || stem >= vlen)
+		digits + 1 >= stem || name[digits] != '_' || stem >= vlen ||
+		stem > MIGRATE_VERSION_MAX)
 		return 1;
 	for (size_t i = digits + 1; i < stem; i++)
 	{
 		char c = name[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
 			return 1;
 	}
 	memcpy(version, name, stem);
@@ -275,7 +279,8 @@ MigrateAddFile(MigrationSet *set, int *cap, const char *dir, const char *name,
 	{
 		snprintf(err, errlen,
 				 "%s is not a migration file: name it NNN_name.up.sql or "
-				 "NNN_name.down.sql (name: letters, digits, _ or -)",
+				 "NNN_name.down.sql (name: letters, digits, _, - or .; "
+				 "NNN_name at most 128 bytes)",
 				 path);
 		return false;
 	}
@@ -299,10 +304,9 @@ MigrateAddFile(MigrationSet *set, int *cap, const char *dir, const char *name,
 	return true;
 }
 
-/* Check the set once every file is in: each has its up; orders agree */
+/* Check the set once every file is in: each migration has its up */
 static bool
-MigrateCheckSet(const MigrationSet *set, const char *dir, char *err,
-				size_t errlen)
+MigrateCheckSet(const MigrationSet *set, char *err, size_t errlen)
 {
 	for (int i = 0; i < set->count; i++)
 	{
@@ -312,14 +316,6 @@ MigrateCheckSet(const MigrationSet *set, const char *dir, char *err,
 		{
 			snprintf(err, errlen, "%s has no %s.up.sql beside it",
 					 m->down_path, m->version);
-			return false;
-		}
-		if (i > 0 && strcmp(set->items[i - 1].version, m->version) >= 0)
-		{
-			snprintf(err, errlen,
-					 "in %s, %s comes before %s by number but after it as "
-					 "text: give the numbers the same width (009, 010)",
-					 dir, set->items[i - 1].version, m->version);
 			return false;
 		}
 	}
@@ -351,7 +347,7 @@ migrate_dir_read(const char *dir, size_t max_file_bytes, MigrationSet *out,
 		qsort(out->items, (size_t) out->count, sizeof(Migration),
 			  MigrateCompareNumbers);
 	if (ok)
-		ok = MigrateCheckSet(out, dir, err, errlen);
+		ok = MigrateCheckSet(out, err, errlen);
 	if (!ok)
 		migrate_dir_free(out);
 	return ok;
