@@ -23,6 +23,7 @@
 #   BRIDGE=                 a bridge binary to measure instead of bridge/plugin-storage-bridge
 #   BRIDGE_ARGS=            extra arguments for the bridge
 #   PG_PORT=54340 NATS_PORT=42240
+#   PG_CONFIG=              another PostgreSQL 15 installation (default: Debian's)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,87 +37,16 @@ PG_SYNC_COMMIT=${PG_SYNC_COMMIT:-on}
 BRIDGE_ARGS=${BRIDGE_ARGS:-}
 PG_PORT=${PG_PORT:-54340}
 NATS_PORT=${NATS_PORT:-42240}
-pgbin=/usr/lib/postgresql/15/bin
-loadgen=$root/bench/loadgen
-bridge=${BRIDGE:-$root/bridge/plugin-storage-bridge}
-export NATS_URL=nats://127.0.0.1:$NATS_PORT
-
-work=$(mktemp -d /tmp/bridge_kv.XXXXXX)
-chmod 755 "$work"
-bridge_pid=
-echo_pid=
-
-# Stop everything this script started, newest first, and remove the work directory.
-cleanup() {
-	set +e # a stopped process's exit status must not end the cleanup
-	if [ -n "$bridge_pid" ]; then kill "$bridge_pid" 2>/dev/null; wait "$bridge_pid" 2>/dev/null; fi
-	if [ -n "$echo_pid" ]; then kill "$echo_pid" 2>/dev/null; wait "$echo_pid" 2>/dev/null; fi
-	"$root/scripts/nats.sh" stop "$work/nats"
-	"$root/scripts/pg-cluster.sh" stop "$work/pg"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Say what is happening, on stderr, so stdout holds only the report.
-log() { echo "bridge_kv: $*" >&2; }
-
-# Build loadgen always (cheap), the extension and bridge only when missing.
-build() {
-	make -s -C "$root/bench" >&2
-	if [ ! -x "$bridge" ] || ! ls /usr/share/postgresql/15/extension/plugin_storage.control >/dev/null 2>&1; then
-		log "building and installing the extension and the bridge"
-		make -s -C "$root" >&2
-		make -s -C "$root" install >&2
-	fi
-}
-
-# Start the cluster, create the database, the bridge role and the plugin "bench".
-start_postgres() {
-	eval "$(PS_SYNC_COMMIT=$PG_SYNC_COMMIT "$root/scripts/pg-cluster.sh" start "$work/pg" "$PG_PORT")"
-	"$pgbin/psql" -q -X -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE plugin_storage"
-	"$pgbin/psql" -q -X -v ON_ERROR_STOP=1 -d plugin_storage >/dev/null <<-'SQL'
-		CREATE EXTENSION plugin_storage;
-		CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
-		SELECT plugin_storage.register_plugin('bench');
-	SQL
-}
-
-# Start the bridge as role bridge and wait until it answers a set.
-start_bridge() {
-	# shellcheck disable=SC2086 # BRIDGE_ARGS is a list of arguments
-	PGUSER=bridge PGDATABASE=plugin_storage "$bridge" $BRIDGE_ARGS >"$work/bridge.log" 2>&1 &
-	bridge_pid=$!
-	for _ in $(seq 1 50); do
-		"$loadgen" bridge-set --populate --keys 1 --duration 0 --timeout-ms 500 2>/dev/null && return 0
-		kill -0 "$bridge_pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	log "the bridge did not answer; its log:"
-	cat "$work/bridge.log" >&2
-	exit 1
-}
-
-# Fail when something already listens on TCP port $1: the numbers would be someone else's.
-check_port_free() {
-	if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-		log "port $1 is in use; stop what runs there or set ${2}_PORT"
-		exit 1
-	fi
-}
+bench_name=bridge_kv
+. "$root/bench/bridge_lib.sh"
 
 # Start every server the runs need.
 start_all() {
-	check_port_free "$NATS_PORT" NATS
-	log "starting PostgreSQL on port $PG_PORT (synchronous_commit=$PG_SYNC_COMMIT)"
-	start_postgres
-	log "starting nats-server on port $NATS_PORT"
-	mkdir -p "$work/nats"
-	"$root/scripts/nats.sh" start "$work/nats" "$NATS_PORT"
+	bench_start_postgres
+	bench_start_nats
 	"$loadgen" echo-server 2>>"$work/echo.log" &
 	echo_pid=$!
-	log "starting the bridge"
-	start_bridge
+	bench_start_bridge
 }
 
 # Print the CPU clock ticks (user + system) the given processes have used.
@@ -243,7 +173,7 @@ print_cpu() {
 	done
 }
 
-build
+bench_build
 start_all
 populate
 for mode in bridge-get bridge-set js-get js-put echo; do

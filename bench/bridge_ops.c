@@ -12,6 +12,10 @@
  * The bridge-row-search and bridge-row-update modes send bench/row_sql.sh's
  * requests to db.row.<plugin>.search and .update, on the table "scores" that
  * bench/row_sql/setup.sql makes (--keys is its number of rows).
+ *
+ * The request mode sends one fixed payload (--payload) to one fixed subject
+ * (--subject), e.g. a db.sql query; a reply that is not a JSON object, or
+ * that has an "error" member, counts as an error.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +24,8 @@
 
 #include "loadgen.h"
 
-/* Deepest JSON nesting accepted in a reply */
-#define BRIDGE_REPLY_DEPTH 8
+/* Deepest JSON nesting accepted in a reply (sql rows may nest values) */
+#define BRIDGE_REPLY_DEPTH 64
 
 /* Build db.<tier>.<plugin>.<verb> into out */
 static void
@@ -170,3 +174,37 @@ const lg_mode lg_mode_bridge_row_search = {"bridge-row-search", NULL, NULL,
 										   BridgeRowSearch};
 const lg_mode lg_mode_bridge_row_update = {"bridge-row-update", NULL, NULL,
 										   BridgeRowUpdate};
+
+/* Send the fixed payload to the fixed subject; the reply must not be an error
+ */
+static bool
+BridgeFixedRequest(lg_worker *w, int key, char *err, size_t errlen)
+{
+	natsMsg *reply = NULL;
+	json_object *root;
+	natsStatus s;
+	bool ok;
+
+	(void) key;
+	s = natsConnection_RequestString(&reply, w->conn->nc, w->cfg->subject,
+									 w->cfg->payload, w->cfg->timeout_ms);
+	if (s != NATS_OK)
+	{
+		snprintf(err, errlen, "%s: %s", w->cfg->subject,
+				 natsStatus_GetText(s));
+		return false;
+	}
+	root = BridgeParseReply(reply, w->cfg->subject, err, errlen);
+	ok = root != NULL && BridgeNoError(root, w->cfg->subject, err, errlen);
+	if (ok && !json_object_is_type(root, json_type_object))
+	{
+		snprintf(err, errlen, "%s: reply is not a JSON object",
+				 w->cfg->subject);
+		ok = false;
+	}
+	json_object_put(root);
+	natsMsg_Destroy(reply);
+	return ok;
+}
+
+const lg_mode lg_mode_request = {"request", NULL, NULL, BridgeFixedRequest};

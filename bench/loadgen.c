@@ -4,24 +4,38 @@
  *
  *	  loadgen MODE [options]
  *
- * MODE is bridge-get, bridge-set, js-get, js-put, echo or echo-server (see
- * Usage). --inflight N threads each run one synchronous request at a time,
- * so exactly N requests are in flight; thread i uses connection i % conns.
- * Each thread picks keys uniformly at random from k0..k<keys-1>.
+ * MODE is bridge-get, bridge-set, js-get, js-put, echo, request or
+ * echo-server (see Usage). --inflight N threads each run one synchronous
+ * request at a time; thread i uses connection i % conns. Each thread picks
+ * keys uniformly at random from k0..k<keys-1>.
+ *
+ * Closed loop (the default): each thread sends its next request as soon as
+ * the last one is answered, so exactly N requests are in flight.
+ *
+ * Open loop (--rate R): requests are due at fixed times, R per second spread
+ * evenly (one every 1/R s); the threads take the due times in turn, sleep
+ * until theirs and send. A request's latency counts from its due time, not
+ * from when a thread got to send it, so time spent waiting for a free thread
+ * (the generator's own queue) counts as it would for a client that sends on
+ * schedule. A request counts in the window its due time falls in. `late`
+ * says how many were sent 1 ms or more after their due time, because every
+ * thread was busy (raise --inflight) or the OS woke the thread late.
  *
  * A run has three phases separated by barriers: an optional populate phase
  * (the threads write every key once, split between them), a warm-up that is
  * not measured, and the measured window. A request counts when it completes
  * inside the window. At the end one line is printed on stdout:
  *
- *	  mode=... inflight=N conns=C ops=O rps=R p50_ms=X p99_ms=Y errors=E
- *	  cpu_s=S
+ *	  mode=... inflight=N conns=C ops=O rps=R p50_ms=X p95_ms=Y p99_ms=Z
+ *	  errors=E cpu_s=S [rate=R late=L]
  *
  * where cpu_s is the CPU time the whole process used, warm-up included, so a
  * script can set it beside the CPU time of the servers over the same run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +56,7 @@ static const lg_mode *const lg_modes[] = {
 	&lg_mode_js_get,
 	&lg_mode_js_put,
 	&lg_mode_echo,
+	&lg_mode_request,
 };
 
 /* Phase changes: populate done, then window set */
@@ -51,6 +66,10 @@ static pthread_barrier_t lg_started;
 /* Measured window on the CLOCK_MONOTONIC scale, set between the barriers */
 static int64_t lg_window_start;
 static int64_t lg_window_end;
+
+/* Open loop: when request number 0 is due, and the next number to take */
+static int64_t lg_schedule_start;
+static atomic_llong lg_next_due;
 
 /* Serializes error printing */
 static pthread_mutex_t lg_err_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,12 +91,21 @@ Usage(FILE *out)
 		"  js-get       kvStore_Get on a JetStream KV bucket\n"
 		"  js-put       kvStore_Put on a JetStream KV bucket\n"
 		"  echo         requests to an echo-server\n"
+		"  request      --payload JSON to --subject SUBJECT, e.g. a db.sql "
+		"query;\n"
+		"               a reply with an \"error\" member counts as an "
+		"error\n"
 		"  echo-server  reply to requests with their payload until "
 		"killed\n"
 		"options:\n"
 		"  --url URL          NATS server (default $NATS_URL or "
 		"nats://127.0.0.1:4222)\n"
-		"  --inflight N       requests in flight = threads (default 1)\n"
+		"  --inflight N       requests in flight = threads (default 1; "
+		"with --rate,\n"
+		"                     the most in flight, default 16)\n"
+		"  --rate R           open loop: R requests per second, evenly "
+		"spaced;\n"
+		"                     latency counts from each one's due time\n"
 		"  --conns N          connections the threads share (default 4,\n"
 		"                     at most --inflight)\n"
 		"  --duration SEC     measured seconds (default 5; 0 = only "
@@ -89,7 +117,9 @@ Usage(FILE *out)
 		"  --plugin NAME      plugin of the bridge subjects "
 		"(default bench)\n"
 		"  --bucket NAME      JetStream KV bucket (default bench)\n"
-		"  --subject SUBJ     echo subject (default bench.echo)\n"
+		"  --subject SUBJ     echo subject (default bench.echo); request "
+		"mode: required\n"
+		"  --payload JSON     request mode: the payload of every request\n"
 		"  --timeout-ms MS    per-request timeout (default 5000)\n"
 		"  --buffered-replies echo-server: do not send replies at once\n"
 		"                     (nats.c default; adds its 1 ms flusher "
@@ -162,10 +192,13 @@ ParseArgs(int argc, char **argv, lg_config *cfg)
 		{"subject", required_argument, NULL, 's'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"buffered-replies", no_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, 'R'},
+		{"payload", required_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	bool inflight_given = false;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
 	{
@@ -176,6 +209,7 @@ ParseArgs(int argc, char **argv, lg_config *cfg)
 				break;
 			case 'n':
 				cfg->inflight = ParseCount("inflight", optarg, 1);
+				inflight_given = true;
 				break;
 			case 'c':
 				cfg->conns = ParseCount("conns", optarg, 1);
@@ -203,6 +237,18 @@ ParseArgs(int argc, char **argv, lg_config *cfg)
 				break;
 			case 's':
 				cfg->subject = optarg;
+				cfg->subject_given = true;
+				break;
+			case 'R':
+				cfg->rate = ParseSeconds("rate", optarg);
+				if (cfg->rate <= 0)
+				{
+					fprintf(stderr, "loadgen: --rate must be above 0\n");
+					exit(2);
+				}
+				break;
+			case 'y':
+				cfg->payload = optarg;
 				break;
 			case 't':
 				cfg->timeout_ms = ParseCount("timeout-ms", optarg, 1);
@@ -224,8 +270,17 @@ ParseArgs(int argc, char **argv, lg_config *cfg)
 		exit(2);
 	}
 	cfg->mode = argv[optind];
+	if (cfg->rate > 0 && !inflight_given)
+		cfg->inflight = 16;
 	if (cfg->conns > cfg->inflight)
 		cfg->conns = cfg->inflight;
+	if (strcmp(cfg->mode, "request") == 0 &&
+		(cfg->payload == NULL || !cfg->subject_given))
+	{
+		fprintf(stderr, "loadgen: request mode needs --subject and "
+						"--payload\n");
+		exit(2);
+	}
 }
 
 /* Return the mode named name, or NULL */
@@ -304,6 +359,53 @@ WorkerMeasure(lg_worker *w, const lg_mode *mode)
 	}
 }
 
+/* Sleep until the CLOCK_MONOTONIC time t (ns) */
+static void
+SleepUntil(int64_t t)
+{
+	struct timespec ts = {t / 1000000000, t % 1000000000};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/*
+ * Open loop: take the next due time, send at it, and record the latency
+ * from the due time of the requests due inside the window.
+ */
+static void
+WorkerMeasureRate(lg_worker *w, const lg_mode *mode)
+{
+	char err[512];
+	double period_ns = 1e9 / w->cfg->rate;
+
+	for (;;)
+	{
+		long long i = atomic_fetch_add(&lg_next_due, 1);
+		int64_t due = lg_schedule_start + (int64_t) ((double) i * period_ns);
+		int64_t t0;
+		int64_t t1;
+		bool ok;
+
+		if (due >= lg_window_end)
+			break;
+		SleepUntil(due);
+		t0 = NowNs();
+		if (t0 - due >= 1000000 && due >= lg_window_start)
+			w->late++;
+		ok = mode->op(w, NextKey(w), err, sizeof(err));
+		t1 = NowNs();
+		if (!ok)
+			ReportError(err);
+		if (due < lg_window_start)
+			continue;
+		if (ok)
+			lg_samples_add(&w->lat, t1 - due);
+		else
+			w->errors++;
+	}
+}
+
 /* Thread body: populate, wait for the window, measure */
 static void *
 WorkerMain(void *arg)
@@ -315,7 +417,9 @@ WorkerMain(void *arg)
 		WorkerPopulate(w, mode);
 	pthread_barrier_wait(&lg_populated);
 	pthread_barrier_wait(&lg_started);
-	if (w->cfg->duration > 0)
+	if (w->cfg->duration > 0 && w->cfg->rate > 0)
+		WorkerMeasureRate(w, mode);
+	else if (w->cfg->duration > 0)
 		WorkerMeasure(w, mode);
 	return NULL;
 }
@@ -372,6 +476,7 @@ RunWorkers(const lg_config *cfg, lg_worker *workers)
 		}
 	pthread_barrier_wait(&lg_populated);
 	now = NowNs();
+	lg_schedule_start = now;
 	lg_window_start = now + (int64_t) (cfg->warmup * 1e9);
 	lg_window_end = lg_window_start + (int64_t) (cfg->duration * 1e9);
 	pthread_barrier_wait(&lg_started);
@@ -403,20 +508,25 @@ Report(const lg_config *cfg, lg_worker *workers)
 {
 	lg_samples all = {0};
 	uint64_t errors = 0;
+	uint64_t late = 0;
 
 	for (int i = 0; i < cfg->inflight; i++)
 	{
 		lg_samples_merge(&all, &workers[i].lat);
 		errors += workers[i].errors;
+		late += workers[i].late;
 	}
 	lg_samples_sort(&all);
-	printf("mode=%s inflight=%d conns=%d ops=%zu rps=%.1f p50_ms=%.3f "
-		   "p99_ms=%.3f errors=%llu cpu_s=%.2f\n",
-		   cfg->mode, cfg->inflight, cfg->conns, all.count,
-		   (double) all.count / cfg->duration,
-		   lg_samples_percentile_ms(&all, 50),
-		   lg_samples_percentile_ms(&all, 99), (unsigned long long) errors,
-		   CpuSeconds());
+	printf(
+		"mode=%s inflight=%d conns=%d ops=%zu rps=%.1f p50_ms=%.3f "
+		"p95_ms=%.3f p99_ms=%.3f errors=%llu cpu_s=%.2f",
+		cfg->mode, cfg->inflight, cfg->conns, all.count,
+		(double) all.count / cfg->duration, lg_samples_percentile_ms(&all, 50),
+		lg_samples_percentile_ms(&all, 95), lg_samples_percentile_ms(&all, 99),
+		(unsigned long long) errors, CpuSeconds());
+	if (cfg->rate > 0)
+		printf(" rate=%g late=%llu", cfg->rate, (unsigned long long) late);
+	printf("\n");
 	lg_samples_free(&all);
 }
 

@@ -3,7 +3,9 @@
  *		Shared types of the NATS load generator (bench/loadgen).
  *
  * The load generator keeps N requests in flight with N threads, each doing
- * synchronous requests in a loop over a small set of shared connections.
+ * synchronous requests in a loop over a small set of shared connections
+ * (closed loop), or sends requests at a fixed rate from those threads (open
+ * loop, --rate).
  * A mode (bridge-get, js-put, echo, ...) is a table entry: a per-connection
  * setup, a key writer used to pre-populate, and the timed operation. Every
  * mode sees the same keys (k0..k<K-1>) and the same value size.
@@ -35,6 +37,9 @@ typedef struct lg_config
 	bool populate;		   /* write every key once before the run */
 	bool buffered_replies; /* echo-server: leave nats.c's flusher delay on */
 	const char *value;	   /* value_bytes of 'x', NUL-terminated */
+	double rate;		   /* open loop: requests per second; 0 = closed */
+	const char *payload;   /* request mode: the payload sent every time */
+	bool subject_given;	   /* --subject was on the command line */
 } lg_config;
 
 /* One NATS connection and the JetStream handles bound to it */
@@ -62,6 +67,7 @@ typedef struct lg_worker
 	uint64_t rng;			  /* xorshift state for key choice */
 	lg_samples lat;			  /* latencies of successful measured ops */
 	uint64_t errors;		  /* failed measured ops */
+	uint64_t late;			  /* open loop: sends 1 ms or more late */
 	uint64_t populate_errors; /* failed writes while pre-populating */
 	char *buf;				  /* request payload buffer */
 	size_t buf_len;			  /* size of buf */
@@ -91,6 +97,7 @@ extern const lg_mode lg_mode_bridge_get;
 extern const lg_mode lg_mode_bridge_set;
 extern const lg_mode lg_mode_bridge_row_search;
 extern const lg_mode lg_mode_bridge_row_update;
+extern const lg_mode lg_mode_request;
 
 /* jetstream_ops.c */
 extern const lg_mode lg_mode_js_get;

@@ -32,6 +32,7 @@
 #include "bus.h"
 #include "handler.h"
 #include "log.h"
+#include "natsurl.h"
 #include "observe.h"
 #include "stats.h"
 
@@ -161,7 +162,7 @@ BusOptions(const Config *c)
 	natsStatus s = natsOptions_Create(&bus_opts);
 
 	if (s == NATS_OK)
-		s = natsOptions_SetURL(bus_opts, c->nats_url);
+		s = natsurl_set(bus_opts, c->nats_url);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(bus_opts, "plugin-storage-bridge");
 	if (s == NATS_OK && c->nats_user[0])

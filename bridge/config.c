@@ -93,6 +93,8 @@ static const Option config_options[] = {
 				"requests waiting for a worker; more get unavailable"),
 	OPT_INT_ROW(request_timeout_ms, "5000", true, 100, 600000,
 				"deadline of a request from its arrival (statement_timeout)"),
+	OPT_INT_ROW(migrate_timeout_ms, "120000", true, 1000, 86400000,
+				"deadline of a db.migrate request from its arrival"),
 	OPT_INT_ROW(max_request_bytes, "1048576", true, 2, 67108864,
 				"largest request payload; larger ones get too_large"),
 	OPT_INT_ROW(max_json_depth, "64", true, 1, 10000,
@@ -444,7 +446,8 @@ ConfigUsage(FILE *out)
 			"request/reply\n\n"
 			"Usage:\n"
 			"  plugin-storage-bridge [OPTION]...\n"
-			"  plugin-storage-bridge nats-config --help\n\n"
+			"  plugin-storage-bridge nats-config --help\n"
+			"  plugin-storage-bridge migrate --help\n\n"
 			"Options:\n"
 			"  -c, --config FILE       read settings from FILE "
 			"(env PS_BRIDGE_CONFIG)\n"
@@ -600,6 +603,7 @@ config_limits(ConfigLimits *out)
 	out->pipeline_depth = config_live.pipeline_depth;
 	out->group_commit = config_live.group_commit != 0;
 	out->request_timeout_ms = config_live.request_timeout_ms;
+	out->migrate_timeout_ms = config_live.migrate_timeout_ms;
 	out->max_request_bytes = config_live.max_request_bytes;
 	out->max_json_depth = config_live.max_json_depth;
 	out->reconnect_max_ms = config_live.reconnect_max_ms;

@@ -18,6 +18,7 @@ typedef struct Config
 	int group_commit;		/* run a worker's batch as one transaction */
 	int queue_size;			/* requests waiting for a worker */
 	int request_timeout_ms; /* per-request deadline */
+	int migrate_timeout_ms; /* deadline of a db.migrate request */
 	int max_request_bytes;	/* largest request payload */
 	int max_json_depth;		/* deepest nesting of a request payload */
 	int reconnect_max_ms;	/* cap of the reconnect backoff */
@@ -43,6 +44,7 @@ typedef struct ConfigLimits
 	int pipeline_depth;
 	bool group_commit;
 	int request_timeout_ms;
+	int migrate_timeout_ms;
 	int max_request_bytes;
 	int max_json_depth;
 	int reconnect_max_ms;

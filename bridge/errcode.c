@@ -23,6 +23,7 @@ static const char *const errcode_names[EC_COUNT] = {
 	[EC_INTERNAL] = "internal",
 	[EC_UNAVAILABLE] = "unavailable",
 	[EC_TIMEOUT] = "timeout",
+	[EC_RATE_LIMITED] = "rate_limited",
 };
 
 typedef struct SqlstateMap

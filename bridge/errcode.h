@@ -20,7 +20,8 @@ typedef enum ErrCode
 	EC_INTERNAL,
 	EC_UNAVAILABLE,
 	EC_TIMEOUT,
-	EC_COUNT /* number of codes; not a code */
+	EC_RATE_LIMITED, /* the extension's per-plugin SQL rate limit */
+	EC_COUNT		 /* number of codes; not a code */
 } ErrCode;
 
 extern const char *errcode_name(ErrCode code);

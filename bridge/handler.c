@@ -159,6 +159,7 @@ handler_new(natsMsg *msg)
 	req->msg = msg;
 	req->received_ns = clock_mono_ns();
 	req->received_ms = req->received_ns / 1000000;
+	req->run = tier_run_of_subject(natsMsg_GetSubject(msg));
 	return req;
 }
 
@@ -308,8 +309,19 @@ handler_check(Request *req, const ConfigLimits *lim)
 		handler_reply_error(req, code, "%s", err);
 		return false;
 	}
+	if (req->subject.tier->run == TIER_RUN_LONG)
+		req->deadline_ms = req->received_ms + lim->migrate_timeout_ms;
 	req->payload = len > 0 ? data : "{}";
 	return true;
+}
+
+/* Name the setting that gave a validated request its deadline */
+const char *
+handler_timeout_setting(const Request *req)
+{
+	return req->subject.tier && req->subject.tier->run == TIER_RUN_LONG
+			   ? "migrate_timeout_ms"
+			   : "request_timeout_ms";
 }
 
 /* Reply with the outcome of the request's SQL call */
@@ -333,8 +345,9 @@ handler_finish(Request *req, const Outcome *o)
 				handler_reply_error(
 					req, EC_TIMEOUT,
 					"request exceeded "
-					"request_timeout_ms (%lld ms) and was "
+					"%s (%lld ms) and was "
 					"canceled; it had no effect",
+					handler_timeout_setting(req),
 					(long long) (req->deadline_ms - req->received_ms));
 			else
 				handler_reply_error(req, errcode_for_sqlstate(o->sqlstate),
@@ -349,8 +362,9 @@ handler_finish(Request *req, const Outcome *o)
 			else if (clock_mono_ms() >= req->deadline_ms)
 				handler_reply_error(req, EC_TIMEOUT,
 									"no answer from "
-									"PostgreSQL within request_timeout_ms; "
-									"the outcome of the request is unknown");
+									"PostgreSQL within %s; "
+									"the outcome of the request is unknown",
+									handler_timeout_setting(req));
 			else
 				handler_reply_error(req, EC_UNAVAILABLE,
 									"the connection to "

@@ -21,6 +21,7 @@ extern bool handler_validate(const char *subject, const char *data, int len,
 extern Request *handler_new(natsMsg *msg);
 extern void handler_free(Request *req);
 extern bool handler_check(Request *req, const ConfigLimits *lim);
+extern const char *handler_timeout_setting(const Request *req);
 extern void handler_finish(Request *req, const Outcome *outcome);
 extern void handler_reply_error(Request *req, ErrCode code, const char *fmt,
 								...) __attribute__((format(printf, 3, 4)));

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "migrate_cli.h"
 #include "natsconf.h"
 #include "observe.h"
 #include "pool.h"
@@ -162,6 +163,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "nats-config") == 0)
 		return natsconf_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_cli_main(argc - 1, argv + 1);
 	rc = config_init(argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -171,7 +174,8 @@ main(int argc, char **argv)
 			 LF_I("pid", getpid()));
 	if (!observe_start(cfg))
 		return 1;
-	queue = queue_create(cfg->queue_size);
+	/* a migration may take every connection but one (all of a pool of 1) */
+	queue = queue_create(cfg->queue_size, cfg->pool_size - 1);
 	pool_start(cfg->pool_size, queue);
 	if (!bus_start(cfg, queue))
 	{

@@ -3,10 +3,13 @@
  *		The PostgreSQL side: worker threads, each owning one connection.
  *
  * pool_size workers, each with one libpq connection it alone uses, loop:
- * take a share of the queue (up to pipeline_depth requests), validate
- * them, send the valid ones as one pipeline (pipeline.c) and reply to each
- * as its outcome arrives.  A slow call holds up only its own worker's
- * pipeline; the other workers keep draining the queue.
+ * take a batch from the queue (a share of the kv/row backlog, up to
+ * pipeline_depth requests, or a single sql or migrate request: see
+ * queue.c), validate it, send the valid requests as one pipeline
+ * (pipeline.c) and reply to each as its outcome arrives.  A slow call
+ * holds up only its own worker's pipeline; the other workers keep
+ * draining the queue.  A migrate request has its own deadline
+ * (migrate_timeout_ms, from its arrival) instead of request_timeout_ms.
  *
  * Group commit (group_commit = on): a batch of two or more runs as one
  * transaction, ordered by the row each request names (handler.c's
@@ -437,6 +440,20 @@ WorkerGroup(Worker *w, const ConfigLimits *lim, PipeCall *calls, int n)
 	WorkerRetry(w, lim, calls, n);
 }
 
+/*
+ * Tell whether a batch may run as one transaction: only batch-lane tiers
+ * may (the queue hands sql and migrate requests out alone; this keeps a
+ * batch that holds one, however it came about, out of a group).
+ */
+static bool
+WorkerGroupable(Worker *w, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (w->live[i]->subject.tier->run != TIER_RUN_BATCH)
+			return false;
+	return true;
+}
+
 /* Validate a batch, then run the valid requests as one pipeline */
 static void
 WorkerRun(Worker *w, const ConfigLimits *lim, Request **batch, int n)
@@ -459,8 +476,10 @@ WorkerRun(Worker *w, const ConfigLimits *lim, Request **batch, int n)
 		if (now >= req->deadline_ms)
 			handler_reply_error(req, EC_TIMEOUT,
 								"request waited %lld ms for "
-								"a PostgreSQL connection and was not executed",
-								(long long) (now - req->received_ms));
+								"a PostgreSQL connection (%s) and was not "
+								"executed",
+								(long long) (now - req->received_ms),
+								handler_timeout_setting(req));
 		else if (!w->ready[tier_index(tier)])
 			handler_reply_error(req, EC_INVALID_REQUEST,
 								"unknown tier \"%s\": "
@@ -483,7 +502,7 @@ WorkerRun(Worker *w, const ConfigLimits *lim, Request **batch, int n)
 	STATS_INC(batches);
 	if (m > 1)
 		STATS_ADD(pipelined, (unsigned long long) m);
-	if (m > 1 && lim->group_commit)
+	if (m > 1 && lim->group_commit && WorkerGroupable(w, m))
 		WorkerGroup(w, lim, calls, m);
 	else if (!pipeline_run(w->conn, w->cancel, calls, m, WorkerDone, w))
 		WorkerClose(w, "pipeline failed");
@@ -513,13 +532,14 @@ static bool
 WorkerRefuse(Worker *w, ConfigLimits *lim, Request **batch)
 {
 	int64_t until = clock_mono_ms() + POOL_REFUSE_RECHECK_MS;
+	TierRun lane;
 	int n;
 
 	if (w->next_attempt_ms < until)
 		until = w->next_attempt_ms;
 	if (atomic_load(&pool_connected) > 0)
 		return !queue_sleep(pool_queue, until);
-	n = queue_pop(pool_queue, batch, lim->pipeline_depth, until);
+	n = queue_pop(pool_queue, batch, lim->pipeline_depth, until, &lane);
 	if (n <= 0)
 		return n == 0;
 	config_limits(lim);
@@ -527,6 +547,7 @@ WorkerRefuse(Worker *w, ConfigLimits *lim, Request **batch)
 		WorkerRun(w, lim, batch, n);
 	else
 		WorkerFail(lim, batch, n);
+	queue_done(pool_queue, lane);
 	return true;
 }
 
@@ -540,6 +561,7 @@ WorkerMain(void *arg)
 	for (;;)
 	{
 		ConfigLimits lim;
+		TierRun lane;
 		int n;
 
 		config_limits(&lim);
@@ -550,7 +572,7 @@ WorkerMain(void *arg)
 			continue;
 		}
 		n = queue_pop(pool_queue, batch, lim.pipeline_depth,
-					  clock_mono_ms() + POOL_IDLE_CHECK_MS);
+					  clock_mono_ms() + POOL_IDLE_CHECK_MS, &lane);
 		if (n < 0)
 			break;
 		if (n == 0)
@@ -561,6 +583,7 @@ WorkerMain(void *arg)
 			WorkerRun(w, &lim, batch, n);
 		else
 			WorkerFail(&lim, batch, n);
+		queue_done(pool_queue, lane);
 	}
 	WorkerClose(w, NULL);
 	pthread_mutex_lock(&pool_mutex);

@@ -22,6 +22,8 @@ typedef struct Request
 	int slow_ms;		 /* log the reply as slow past this; 0 never */
 	const char *payload; /* text bound as jsonb: the data, or "{}" */
 	uint64_t lock_order; /* hash of the row it names, 0 if none (pool.c) */
+	TierRun run;		 /* its lane in the queue, from the subject */
+	uint64_t seq;		 /* arrival order in the queue, across lanes */
 	bool replied;		 /* set by the one reply it gets */
 } Request;
 

@@ -13,11 +13,33 @@
  * on by themselves once the extension provides them.  Until then their
  * requests get invalid_request "unknown tier".
  *
- * The inspect tier (db.inspect.<plugin>, plugin_storage.inspect(plugin,
- * exact_counts)) is the operator's view of a plugin: it runs like the
- * others, and the NATS permissions (nats-config) keep plugins from asking.
- * {"exact_counts": false} in the request asks for the planner's row
- * estimates only.
+ * Each row also says how its requests are scheduled (TierRun):
+ *
+ *	- kv and row requests are short, bounded index operations whose rows
+ *	  the bridge can name (handler.c's lock order): they are pipelined and
+ *	  group-committed together (TIER_RUN_BATCH).
+ *	- sql requests run alone (TIER_RUN_ALONE): one per batch, each in its
+ *	  own transaction.  Joining a group would be safe, since the extension
+ *	  runs the plugin's statement in a subtransaction and answers its
+ *	  failures as JSON, so a bad query never rolls a group back.  They stay
+ *	  out for latency: a plugin's query may legitimately run for seconds
+ *	  (up to its timeout), and in a group every reply waits for the group's
+ *	  commit and every row the group wrote stays locked until then, so one
+ *	  slow query would hold up every request batched with it.  A group is
+ *	  also ordered by the rows its requests name, which the bridge cannot
+ *	  know for a plugin's UPDATE, so groups could deadlock each other.  Most
+ *	  sql requests are reads (read-only by default), for which a shared
+ *	  commit saves nothing.  Alone, a slow query holds only its connection.
+ *	- migrate requests run alone too, on their own deadline
+ *	  (migrate_timeout_ms), and the queue never lets them take every
+ *	  connection at once (TIER_RUN_LONG): a migration may run for minutes
+ *	  and takes DDL locks, which must not join anybody's transaction.
+ *	- inspect requests (db.inspect.<plugin>, plugin_storage.inspect(plugin,
+ *	  exact_counts)) are the operator's view of a plugin; counting a
+ *	  plugin's rows may take seconds, so they run alone too
+ *	  (TIER_RUN_ALONE).  The NATS permissions (nats-config) keep plugins
+ *	  from asking; {"exact_counts": false} in the request asks for the
+ *	  planner's row estimates only.
  */
 #include <string.h>
 
@@ -33,6 +55,7 @@ const Tier tiers[TIER_COUNT] = {
 		.stmt = "plugin_storage_kv",
 		.call =
 			"SELECT plugin_storage.plugin_kv($1::text, $2::text, $3::jsonb)",
+		.run = TIER_RUN_BATCH,
 	},
 	{
 		.name = "row",
@@ -43,6 +66,7 @@ const Tier tiers[TIER_COUNT] = {
 		.stmt = "plugin_storage_row",
 		.call =
 			"SELECT plugin_storage.plugin_row($1::text, $2::text, $3::jsonb)",
+		.run = TIER_RUN_BATCH,
 	},
 	{
 		.name = "sql",
@@ -52,6 +76,7 @@ const Tier tiers[TIER_COUNT] = {
 		.function = "plugin_storage.plugin_sql(text,jsonb)",
 		.stmt = "plugin_storage_sql",
 		.call = "SELECT plugin_storage.plugin_sql($1::text, $3::jsonb)",
+		.run = TIER_RUN_ALONE,
 	},
 	{
 		.name = "migrate",
@@ -61,6 +86,7 @@ const Tier tiers[TIER_COUNT] = {
 		.function = "plugin_storage.plugin_migrate(text,jsonb)",
 		.stmt = "plugin_storage_migrate",
 		.call = "SELECT plugin_storage.plugin_migrate($1::text, $3::jsonb)",
+		.run = TIER_RUN_LONG,
 	},
 	{
 		/* the operator's view of a plugin; nats-config grants it to the
@@ -73,6 +99,7 @@ const Tier tiers[TIER_COUNT] = {
 		.stmt = "plugin_storage_inspect",
 		.call = "SELECT plugin_storage.inspect($1::text, "
 				"coalesce(($3::jsonb -> 'exact_counts')::boolean, true))",
+		.run = TIER_RUN_ALONE,
 	},
 };
 
@@ -94,4 +121,25 @@ int
 tier_index(const Tier *tier)
 {
 	return (int) (tier - tiers);
+}
+
+/*
+ * Say how a request on this subject is scheduled, from its tier token
+ * alone (the NATS callback's quick look; validation comes later).  A
+ * subject naming no tier is scheduled as a batch request: it is answered
+ * invalid_request when validated.
+ */
+TierRun
+tier_run_of_subject(const char *subject)
+{
+	const char *tier;
+	const char *end;
+	const Tier *t;
+
+	if (strncmp(subject, "db.", 3) != 0)
+		return TIER_RUN_BATCH;
+	tier = subject + 3;
+	end = strchr(tier, '.');
+	t = tier_lookup(tier, end ? (size_t) (end - tier) : strlen(tier));
+	return t ? t->run : TIER_RUN_BATCH;
 }

@@ -195,7 +195,7 @@ PsRun(PsRunState *st, PsError *err)
 		if (err->position == 0)
 			err->position = st->position;
 	}
-	if (strcmp(err->code, "timeout") == 0)
+	if (err->timer_fired)
 		PsSetError(err, "timeout",
 				   "migrations of plugin \"%s\" canceled after "
 				   "plugin_storage.migrate_timeout (%d ms)",

@@ -103,6 +103,8 @@ typedef struct PsError
 	char *statement; /* the statement that failed */
 	/* When a rate_limited request may be retried (sql_rate.c), or 0: */
 	int64 retry_after_ms;
+	/* The sandbox's own timer cancelled the work (not a caller's cancel) */
+	bool timer_fired;
 } PsError;
 
 /* What PsEnterPlugin saved, for PsLeavePlugin to restore */

@@ -333,9 +333,12 @@ PsSandboxRun(PsSandboxFn fn, void *arg, const PsSandboxOpts *opts,
 		CurrentResourceOwner = owner;
 		PsErrorFromEdata(edata, err);
 		if (timed_out && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
 			PsSetError(err, "timeout",
 					   "canceled after the plugin's timeout of %d ms",
 					   opts->timeout_ms);
+			err->timer_fired = true;
+		}
 		FreeErrorData(edata);
 		ok = false;
 	}

@@ -300,6 +300,16 @@ jint(json_object *o, const char *path, int64_t *out)
 	return true;
 }
 
+/* Tell whether a path holds a number, integer or not */
+static bool
+jnumber(json_object *o, const char *path)
+{
+	json_object *v = jget(o, path);
+
+	return json_object_is_type(v, json_type_int) ||
+		   json_object_is_type(v, json_type_double);
+}
+
 /* Length of the array at a path, 0 if there is none */
 static size_t
 jlen(json_object *o, const char *path)
@@ -1015,6 +1025,20 @@ phase_isolation(void)
 	free(t);
 	expect_violation(tv, "... and a permissions violation",
 					 "db.migrate.quote-db");
+	t = request_raw(q, "db.sql.trivia.query", "{\"query\":\"SELECT 1\"}", 19,
+					1500);
+	check(t == NULL, "quote-db cannot query trivia's SQL tier (db.sql.trivia)",
+		  "got %s", t);
+	free(t);
+	expect_violation(q, "... and a permissions violation",
+					 "Publish to \"db.sql.trivia.query\"");
+	t = request_raw(q, "db.migrate.trivia", "{\"action\":\"status\"}", 19,
+					1500);
+	check(t == NULL, "quote-db cannot migrate trivia (db.migrate.trivia)",
+		  "got %s", t);
+	free(t);
+	expect_violation(q, "... and a permissions violation",
+					 "Publish to \"db.migrate.trivia\"");
 
 	natsConnection_SubscribeSync(&sub, q->nc, "db.>");
 	natsConnection_Flush(q->nc);
@@ -1422,6 +1446,582 @@ phase_group_fail(int n)
 	client_close(q);
 }
 
+/* Send a JSON object as a request; parsed reply, its text in *text */
+static json_object *
+reqj(Client *c, const char *subject, json_object *payload, char **text)
+{
+	json_object *r = req(
+		c, subject,
+		json_object_to_json_string_ext(
+			payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+		text);
+
+	json_object_put(payload);
+	return r;
+}
+
+/* Join the versions of an array's items (strings or {"version":..}) */
+static const char *
+versions(json_object *o, const char *path, char *buf, size_t size)
+{
+	json_object *a = jget(o, path);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!json_object_is_type(a, json_type_array))
+		return snprintf(buf, size, "(none)"), buf;
+	for (size_t i = 0; i < json_object_array_length(a) && n < size; i++)
+	{
+		json_object *item = json_object_array_get_idx(a, i);
+		const char *v = json_object_is_type(item, json_type_string)
+							? json_object_get_string(item)
+							: jstr(item, "version");
+
+		n += (size_t) snprintf(buf + n, size - n, "%s%s", i ? "," : "",
+							   v ? v : "?");
+	}
+	return buf;
+}
+
+/* Tell whether an array of versions is exactly the comma-joined list */
+static bool
+versions_are(json_object *o, const char *path, const char *want)
+{
+	char buf[512];
+
+	return strcmp(versions(o, path, buf, sizeof(buf)), want) == 0;
+}
+
+/* Tell whether a string at a path equals want */
+static bool
+jstr_is(json_object *o, const char *path, const char *want)
+{
+	const char *v = jstr(o, path);
+
+	return v && strcmp(v, want) == 0;
+}
+
+/* Send an SQL-tier request for trivia, built from printf-style JSON */
+static json_object *sql_req(Client *c, char **text, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static json_object *
+sql_req(Client *c, char **text, const char *fmt, ...)
+{
+	char payload[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(payload, sizeof(payload), fmt, ap);
+	va_end(ap);
+	return req(c, "db.sql.trivia.query", payload, text);
+}
+
+/* Expect an SQL-tier request to get an error with this code */
+static void
+sql_expect_error(Client *c, const char *payload, const char *code,
+				 const char *what)
+{
+	expect_error(c, "db.sql.trivia.query", payload, -1, code, NULL, what);
+}
+
+/* Count trivia's facts with this id, through the SQL tier; -1 on error */
+static int64_t
+sql_count_facts(Client *c, int id)
+{
+	json_object *r = sql_req(c, NULL,
+							 "{\"query\":\"SELECT count(*) AS n FROM facts "
+							 "WHERE id = :id\",\"params\":{\"id\":%d}}",
+							 id);
+	int64_t n = -1;
+
+	if (!jint(r, "rows.0.n", &n))
+		n = -1;
+	json_object_put(r);
+	return n;
+}
+
+/* Reads: bound parameters, casts, max_rows, the reply's shape, explain */
+static void
+test_sql_reads(Client *tv)
+{
+	char *t;
+	json_object *r;
+	int64_t v = 0;
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"SELECT id, topic, score FROM facts WHERE topic "
+				"= :topic AND score >= :min ORDER BY id\",\"params\":{"
+				"\"topic\":\"space\",\"min\":4}}");
+	check(jlen(r, "rows") == 1 && jint(r, "rows.0.id", &v) && v == 2 &&
+			  jstr_is(r, "rows.0.topic", "space") &&
+			  jint(r, "row_count", &v) && v == 1 &&
+			  jbool(r, "truncated", false) && jstr_is(r, "command", "SELECT"),
+		  "a query with :name parameters returns the matching row", "got %s",
+		  t);
+	check(jlen(r, "columns") == 3 && jstr_is(r, "columns.0.name", "id") &&
+			  jstr_is(r, "columns.2.name", "score") &&
+			  jstr(r, "columns.0.type") != NULL,
+		  "... with its columns' names and types", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"SELECT id FROM facts WHERE topic = :topic\","
+				"\"params\":{\"topic\":\"space' OR '1'='1\"}}");
+	check(jint(r, "row_count", &v) && v == 0 && jlen(r, "rows") == 0,
+		  "a parameter is a bound value, never SQL text", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"SELECT :n::int + 1 AS answer\",\"params\":{"
+				"\"n\":\"41\"}}");
+	check(jint(r, "rows.0.answer", &v) && v == 42,
+		  "a ::type cast after a parameter keeps working", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"SELECT id FROM facts ORDER BY id\","
+				"\"max_rows\":2}");
+	check(jlen(r, "rows") == 2 && jbool(r, "truncated", true),
+		  "max_rows cuts the rows and says truncated", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"SELECT count(*) FROM facts WHERE topic = "
+				":topic\",\"params\":{\"topic\":\"space\"},\"explain\":true}");
+	check(r && jget(r, "error") == NULL && t && strstr(t, "Plan"),
+		  "explain returns the plan", "got %s", t);
+	json_object_put(r), free(t);
+}
+
+/* Writes need allow_write; without it they are refused and leave nothing */
+static void
+test_sql_writes(Client *tv)
+{
+	char *t;
+	json_object *r;
+	int64_t v = 0;
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"INSERT INTO facts (id, topic, body, score) "
+				"VALUES (:id, :topic, :body, :score)\",\"params\":{\"id\":10,"
+				"\"topic\":\"space\",\"body\":\"Mars has two moons\","
+				"\"score\":2},\"allow_write\":true}");
+	check(r && jget(r, "error") == NULL && jint(r, "row_count", &v) &&
+			  v == 1 && jstr_is(r, "command", "INSERT"),
+		  "an INSERT with allow_write inserts one row", "got %s", t);
+	json_object_put(r), free(t);
+	check(sql_count_facts(tv, 10) == 1, "... which a query then finds",
+		  "count %lld", (long long) sql_count_facts(tv, 10));
+
+	r = sql_req(tv, &t,
+				"{\"query\":\"UPDATE facts SET score = score + 1 WHERE id = "
+				":id RETURNING score\",\"params\":{\"id\":1},"
+				"\"allow_write\":true}");
+	check(jint(r, "rows.0.score", &v) && v == 4,
+		  "an UPDATE .. RETURNING with allow_write returns the new value",
+		  "got %s", t);
+	json_object_put(r), free(t);
+
+	sql_expect_error(tv,
+					 "{\"query\":\"DELETE FROM facts WHERE id = :id\","
+					 "\"params\":{\"id\":10}}",
+					 "forbidden", "a DELETE without allow_write is forbidden");
+	check(sql_count_facts(tv, 10) == 1, "... and deleted nothing",
+		  "count %lld", (long long) sql_count_facts(tv, 10));
+}
+
+/* Bad requests: invalid_request, timeout, and the error's details */
+static void
+test_sql_errors(Client *tv)
+{
+	char *t;
+	json_object *r;
+
+	sql_expect_error(tv, "{\"query\":\"SELECT * FROM facts WHERE id = :id\"}",
+					 "invalid_request", "a parameter without a value");
+	sql_expect_error(tv,
+					 "{\"query\":\"SELECT 1 AS one\",\"params\":{\"x\":1}}",
+					 "invalid_request", "a value no placeholder uses");
+	sql_expect_error(tv, "{\"query\":\"SELECT 1; SELECT 2\"}",
+					 "invalid_request", "two statements in one query");
+	sql_expect_error(tv, "{\"query\":42}", "invalid_request",
+					 "a query that is not a string");
+	sql_expect_error(tv, "{\"params\":{}}", "invalid_request",
+					 "a request without a query");
+	expect_error(tv, "db.sql.trivia.select", "{\"query\":\"SELECT 1\"}", -1,
+				 "invalid_request", "the only op is \"query\"",
+				 "db.sql.<plugin>.select is not a subject of the SQL tier");
+	sql_expect_error(tv,
+					 "{\"query\":\"SELECT pg_sleep(3)\",\"timeout_ms\":200}",
+					 "timeout", "a query past its timeout_ms gets timeout");
+
+	r = sql_req(tv, &t, "{\"query\":\"SELECT scroe FROM facts\"}");
+	check(jstr(r, "error.code") && jstr(r, "error.message") &&
+			  strstr(jstr(r, "error.message"), "scroe"),
+		  "an unknown column is an error naming it", "got %s", t);
+	json_object_put(r), free(t);
+}
+
+/* The SQL tier, on trivia's table "facts" (made by run.sh) */
+static void
+phase_sql(void)
+{
+	Client *tv = client_open("trivia", NULL);
+
+	if (!check(tv != NULL, "plugin connects to NATS", "connect failed"))
+		return;
+	test_sql_reads(tv);
+	test_sql_writes(tv);
+	test_sql_errors(tv);
+	client_close(tv);
+}
+
+typedef struct Mig
+{
+	const char *version; /* the migration's version */
+	const char *up;		 /* its up script */
+	const char *down;	 /* its down script, or NULL */
+} Mig;
+
+/* The three migrations of quote-db that phase_migrate applies */
+static const Mig mg_three[] = {
+	{"001_mg_authors",
+	 "CREATE TABLE mg_authors (id serial PRIMARY KEY, name text NOT NULL "
+	 "UNIQUE);",
+	 "DROP TABLE mg_authors;"},
+	{"002_mg_quotes",
+	 "CREATE TABLE mg_quotes (id serial PRIMARY KEY, author_id int "
+	 "REFERENCES mg_authors, body text NOT NULL);\nINSERT INTO mg_authors "
+	 "(name) VALUES ('Ada');",
+	 "DROP TABLE mg_quotes;\nDELETE FROM mg_authors;"},
+	{"003_mg_quotes_author",
+	 "CREATE INDEX mg_quotes_author ON mg_quotes (author_id);",
+	 "DROP INDEX mg_quotes_author;"},
+};
+
+/* Build {"action":"apply","migrations":[...],"applied_by":..} */
+static json_object *
+mig_apply(const Mig *m, int n)
+{
+	json_object *o = json_object_new_object();
+	json_object *list = json_object_new_array();
+
+	for (int i = 0; i < n; i++)
+	{
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "version",
+							   json_object_new_string(m[i].version));
+		json_object_object_add(e, "up", json_object_new_string(m[i].up));
+		if (m[i].down)
+			json_object_object_add(e, "down",
+								   json_object_new_string(m[i].down));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(o, "action", json_object_new_string("apply"));
+	json_object_object_add(o, "migrations", list);
+	json_object_object_add(o, "applied_by",
+						   json_object_new_string("bridge_test"));
+	return o;
+}
+
+/* Build a status request, or a rollback to target */
+static json_object *
+mig_action(const char *action, const char *target, bool dry_run)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "action", json_object_new_string(action));
+	if (target)
+		json_object_object_add(o, "target", json_object_new_string(target));
+	if (dry_run)
+		json_object_object_add(o, "dry_run", json_object_new_boolean(true));
+	return o;
+}
+
+/* Check quote-db's applied versions through a status request */
+static void
+mig_expect_status(Client *q, const char *want, const char *what)
+{
+	char *t;
+	char buf[512];
+	json_object *r =
+		reqj(q, "db.migrate.quote-db", mig_action("status", NULL, false), &t);
+
+	check(versions_are(r, "applied", want), what, "wanted %s, got %s (%s)",
+		  want, versions(r, "applied", buf, sizeof(buf)), t);
+	json_object_put(r), free(t);
+}
+
+/* Apply three, again (a no-op), and the status of what was applied */
+static void
+test_migrate_apply(Client *q)
+{
+	char *t;
+	json_object *r;
+	int64_t v = 0;
+
+	r = reqj(q, "db.migrate.quote-db", mig_apply(mg_three, 3), &t);
+	check(versions_are(r, "applied",
+					   "001_mg_authors,002_mg_quotes,003_mg_quotes_author") &&
+			  jlen(r, "skipped") == 0 &&
+			  jstr_is(r, "current", "003_mg_quotes_author") &&
+			  jbool(r, "dry_run", false),
+		  "apply runs three migrations in version order", "got %s", t);
+	check(jint(r, "applied.1.statements", &v) && v == 2 &&
+			  jnumber(r, "applied.1.duration_ms"),
+		  "... each reported with its statements and duration", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = reqj(q, "db.migrate.quote-db", mig_apply(mg_three, 3), &t);
+	check(jlen(r, "applied") == 0 &&
+			  versions_are(
+				  r, "skipped",
+				  "001_mg_authors,002_mg_quotes,003_mg_quotes_author") &&
+			  jstr_is(r, "current", "003_mg_quotes_author"),
+		  "applying them again is a no-op: all skipped", "got %s", t);
+	json_object_put(r), free(t);
+
+	r = reqj(q, "db.migrate.quote-db", mig_action("status", NULL, false), &t);
+	check(versions_are(r, "applied",
+					   "001_mg_authors,002_mg_quotes,003_mg_quotes_author") &&
+			  jstr_is(r, "current", "003_mg_quotes_author") &&
+			  jstr(r, "applied.0.checksum") &&
+			  jstr(r, "applied.0.applied_at") &&
+			  jstr_is(r, "applied.0.applied_by", "bridge_test") &&
+			  jbool(r, "applied.0.has_down", true),
+		  "status lists them with checksum, time, who and has_down", "got %s",
+		  t);
+	json_object_put(r), free(t);
+}
+
+/* A changed script is refused; a dry run and a failure leave nothing */
+static void
+test_migrate_refusals(Client *q)
+{
+	Mig changed[3] = {mg_three[0], mg_three[1], mg_three[2]};
+	Mig more[6] = {mg_three[0], mg_three[1], mg_three[2]};
+	json_object *o;
+	char *t;
+	json_object *r;
+
+	changed[1].up = "CREATE TABLE mg_quotes (id bigint);";
+	r = reqj(q, "db.migrate.quote-db", mig_apply(changed, 3), &t);
+	check(jstr(r, "error.code") &&
+			  jstr_is(r, "error.version", "002_mg_quotes"),
+		  "an applied version whose up changed is refused, naming it",
+		  "got %s", t);
+	json_object_put(r), free(t);
+
+	more[3] = (Mig){"004_mg_drop_index", "DROP INDEX mg_quotes_author;", NULL};
+	o = mig_apply(more, 4);
+	json_object_object_add(o, "dry_run", json_object_new_boolean(true));
+	r = reqj(q, "db.migrate.quote-db", o, &t);
+	check(versions_are(r, "applied", "004_mg_drop_index") &&
+			  jbool(r, "dry_run", true),
+		  "a dry run reports what it would apply", "got %s", t);
+	json_object_put(r), free(t);
+	mig_expect_status(q, "001_mg_authors,002_mg_quotes,003_mg_quotes_author",
+					  "... and applied nothing");
+
+	more[3] = (Mig){"004_mg_tags", "CREATE TABLE mg_tags (id int);",
+					"DROP TABLE mg_tags;"};
+	more[4] = (Mig){"005_mg_broken",
+					"CREATE TABLE mg_fine (id int);\nCREATE TABEL mg_broken "
+					"(id int);",
+					NULL};
+	more[5] = (Mig){"006_mg_after", "CREATE TABLE mg_after (id int);", NULL};
+	r = reqj(q, "db.migrate.quote-db", mig_apply(more, 6), &t);
+	check(jstr(r, "error.code") &&
+			  jstr_is(r, "error.version", "005_mg_broken") &&
+			  jstr(r, "error.statement") &&
+			  strstr(jstr(r, "error.statement"), "TABEL"),
+		  "a failing migration is reported with its version and statement",
+		  "got %s", t);
+	json_object_put(r), free(t);
+	mig_expect_status(q, "001_mg_authors,002_mg_quotes,003_mg_quotes_author",
+					  "... and the migrations before it were rolled back too");
+
+	expect_error(q, "db.migrate.quote-db", "{\"action\":\"bogus\"}", -1,
+				 "invalid_request", NULL, "an unknown action");
+	expect_error(q, "db.migrate.quote-db",
+				 "{\"action\":\"apply\",\"migrations\":{}}", -1,
+				 "invalid_request", NULL, "migrations that are not an array");
+}
+
+/* Roll back (dry, then for real), then apply again */
+static void
+test_migrate_rollback(Client *q)
+{
+	char *t;
+	json_object *r;
+
+	r = reqj(q, "db.migrate.quote-db",
+			 mig_action("rollback", "001_mg_authors", true), &t);
+	check(
+		versions_are(r, "rolled_back", "003_mg_quotes_author,002_mg_quotes") &&
+			jbool(r, "dry_run", true),
+		"a dry-run rollback says what it would undo, newest first", "got %s",
+		t);
+	json_object_put(r), free(t);
+	mig_expect_status(q, "001_mg_authors,002_mg_quotes,003_mg_quotes_author",
+					  "... and undid nothing");
+
+	r = reqj(q, "db.migrate.quote-db",
+			 mig_action("rollback", "001_mg_authors", false), &t);
+	check(
+		versions_are(r, "rolled_back", "003_mg_quotes_author,002_mg_quotes") &&
+			jstr_is(r, "current", "001_mg_authors"),
+		"rollback to 001 runs the down scripts of 003 and 002", "got %s", t);
+	json_object_put(r), free(t);
+	mig_expect_status(q, "001_mg_authors", "... leaving 001 applied");
+
+	r = reqj(q, "db.migrate.quote-db", mig_apply(mg_three, 3), &t);
+	check(versions_are(r, "applied", "002_mg_quotes,003_mg_quotes_author") &&
+			  versions_are(r, "skipped", "001_mg_authors"),
+		  "applying again re-creates what the down scripts dropped", "got %s",
+		  t);
+	json_object_put(r), free(t);
+}
+
+/* The migrate tier over NATS, as quote-db */
+static void
+phase_migrate(void)
+{
+	Client *q = client_open("quote-db", NULL);
+
+	if (!check(q != NULL, "plugin connects to NATS", "connect failed"))
+		return;
+	test_migrate_apply(q);
+	test_migrate_refusals(q);
+	test_migrate_rollback(q);
+	client_close(q);
+}
+
+/* Wait for the reply to request seq on c; parsed, text in *text */
+static json_object *
+await_reply(Client *c, int want, int timeout_ms, char **text)
+{
+	int64_t until = nats_Now() + timeout_ms;
+
+	*text = NULL;
+	while (nats_Now() < until)
+	{
+		int seq;
+		char *t = client_receive(c, (int) (until - nats_Now()), &seq);
+
+		if (t == NULL)
+			break;
+		if (seq == want)
+		{
+			*text = t;
+			return parse(t);
+		}
+		free(t);
+	}
+	return NULL;
+}
+
+/*
+ * Two migrations that each sleep longer than request_timeout_ms (run.sh
+ * lowers it to 1 s for this phase) while KV and SQL requests keep coming:
+ * the migrations succeed (their deadline is migrate_timeout_ms, and the
+ * session's statement_timeout does not cut them), and every other request
+ * is answered in time, which it could not be if a migration held the
+ * requests queued behind it or if both migrations held both connections.
+ */
+static void
+phase_migrate_busy(int n)
+{
+	static const Mig slow_q[] = {
+		{"001_mg_authors", NULL, NULL},
+		{"002_mg_quotes", NULL, NULL},
+		{"003_mg_quotes_author", NULL, NULL},
+		{"004_mg_slow", "SELECT pg_sleep(2);\nCREATE TABLE mg_slow (id int);",
+		 "DROP TABLE mg_slow;"},
+	};
+	static const Mig slow_t[] = {
+		{"001_busy_slow",
+		 "SELECT pg_sleep(2);\nCREATE TABLE busy_slow (id int);", NULL},
+	};
+	Mig q_migs[4];
+	Client *q = client_open("quote-db", NULL);
+	Client *tv = client_open("trivia", NULL);
+	Client *kv = client_open("quote-db", NULL);
+	int seq_q;
+	int seq_t;
+	int good = 0;
+	int answered = 0;
+	int *seqs = calloc((size_t) n, sizeof(int));
+	char first_bad[512] = "";
+	char *t;
+	json_object *r;
+
+	if (!check(q && tv && kv, "plugins connect to NATS", "connect failed"))
+		return;
+	for (int i = 0; i < 4; i++)
+		q_migs[i] = i < 3 ? mg_three[i] : slow_q[i];
+	json_object *oq = mig_apply(q_migs, 4);
+	json_object *ot = mig_apply(slow_t, 1);
+
+	seq_q =
+		client_send(q, "db.migrate.quote-db", json_object_to_json_string(oq),
+					(int) strlen(json_object_to_json_string(oq)));
+	seq_t =
+		client_send(tv, "db.migrate.trivia", json_object_to_json_string(ot),
+					(int) strlen(json_object_to_json_string(ot)));
+	natsConnection_Flush(q->nc);
+	natsConnection_Flush(tv->nc);
+	json_object_put(oq);
+	json_object_put(ot);
+	sleep_ms(300); /* both migrations are in the bridge now */
+	printf("# sending %d requests while the migrations run\n", n);
+	for (int i = 0; i < n; i++)
+	{
+		char payload[100];
+
+		snprintf(payload, sizeof(payload),
+				 "{\"key\":\"busy-%d\",\"value\":%d}", i, i);
+		seqs[i] = client_send(kv, "db.kv.quote-db.set", payload,
+							  (int) strlen(payload));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int seq;
+		char *text = client_receive(kv, BT_TIMEOUT_MS, &seq);
+
+		if (text == NULL)
+			break;
+		answered++;
+		r = parse(text);
+		if (jbool(r, "ok", true))
+			good++;
+		else if (first_bad[0] == '\0')
+			snprintf(first_bad, sizeof(first_bad), "%s", text);
+		json_object_put(r);
+		free(text);
+	}
+	check(answered == n && good == n,
+		  "every KV request sent during two long migrations succeeds",
+		  "%d answered, %d ok; first failure: %s", answered, good, first_bad);
+
+	r = await_reply(q, seq_q, 20000, &t);
+	check(versions_are(r, "applied", "004_mg_slow"),
+		  "a migration running past request_timeout_ms succeeds", "got %s",
+		  t ? t : "no reply");
+	json_object_put(r), free(t);
+	r = await_reply(tv, seq_t, 20000, &t);
+	check(versions_are(r, "applied", "001_busy_slow"),
+		  "... and so does one sent at the same time by another plugin",
+		  "got %s", t ? t : "no reply");
+	json_object_put(r), free(t);
+	free(seqs);
+	client_close(q);
+	client_close(tv);
+	client_close(kv);
+}
+
 /* A payload of n bytes is refused as too_large (after a SIGHUP reload) */
 static void
 phase_limit(int n)
@@ -1485,7 +2085,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 				"usage: bridge_test kv|row|bad|isolation|pg-down|back|"
 				"unknown|timeout|inflight N|inflight-check N|limit N|\n"
-				"       group-incr N|group-fail N\n"
+				"       group-incr N|group-fail N|sql|migrate|migrate-busy N\n"
 				"       bridge_test request USER SUBJECT [PAYLOAD]\n");
 		return 2;
 	}
@@ -1521,6 +2121,12 @@ main(int argc, char **argv)
 		phase_group_incr(8, arg);
 	else if (strcmp(bt_phase, "group-fail") == 0)
 		phase_group_fail(arg);
+	else if (strcmp(bt_phase, "sql") == 0)
+		phase_sql();
+	else if (strcmp(bt_phase, "migrate") == 0)
+		phase_migrate();
+	else if (strcmp(bt_phase, "migrate-busy") == 0)
+		phase_migrate_busy(arg);
 	else
 	{
 		fprintf(stderr, "bridge_test: unknown phase \"%s\"\n", bt_phase);

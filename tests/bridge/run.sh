@@ -10,6 +10,12 @@
 # phase by phase, restarting servers and signalling the bridge in between:
 #
 #   kv, bad, isolation   every KV op, every bad input, the NATS isolation
+#   sql                  the SQL tier: parameters, writes with and without allow_write, bad
+#                        requests, a timeout (on trivia's table "facts", made here)
+#   migrate              the migrate tier: apply, again, status, refusals, a failure, rollback
+#   migrate-busy         two migrations longer than request_timeout_ms (lowered to 1 s) while KV
+#                        requests keep coming: all succeed
+#   migrate-cli          `plugin-storage-bridge migrate` against a directory of files (plugin cli)
 #   reload               SIGHUP applies a new max_request_bytes from the config file
 #   timeout              frozen backends and a 1 s request_timeout_ms: the request gets timeout
 #   pg-restart           PostgreSQL stopped: unavailable; started again: served within seconds
@@ -160,6 +166,117 @@ freeze_backends() {
 	kill -STOP $stopped_pids
 }
 
+# Run the migrate CLI as plugin cli: its output in $work/cli.out and .err, its status in cli_rc.
+cli() {
+	NATS_URL=nats://cli:pw-cli@127.0.0.1:$NATS_PORT "$bridge" migrate cli "$@" \
+		>"$work/cli.out" 2>"$work/cli.err"
+	cli_rc=$?
+}
+
+# Check the last CLI run: status $1, and output ($2: out or err) holding the pattern $3.
+cli_check() {
+	local what=$1 want=$2 file=$3 pattern=$4
+	if [ "$cli_rc" = "$want" ] && grep -q -- "$pattern" "$work/cli.$file"; then
+		passed=$((passed + 1))
+		echo "ok - migrate-cli: $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok - migrate-cli: $what: status $cli_rc (wanted $want), no \"$pattern\" in:"
+		sed 's/^/#   /' "$work/cli.out" "$work/cli.err"
+	fi
+}
+
+# Check the last CLI run: status $1, and output ($2: out or err) without the pattern $3.
+cli_check_not() {
+	local what=$1 want=$2 file=$3 pattern=$4
+	if [ "$cli_rc" = "$want" ] && ! grep -q -- "$pattern" "$work/cli.$file"; then
+		passed=$((passed + 1))
+		echo "ok - migrate-cli: $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok - migrate-cli: $what: status $cli_rc (wanted $want), or \"$pattern\" in:"
+		sed 's/^/#   /' "$work/cli.out" "$work/cli.err"
+	fi
+}
+
+# `plugin-storage-bridge migrate` end to end: apply, again, status, dry run, rollback, a failure,
+# bad directories, another plugin's user.
+migrate_cli_checks() {
+	local d=$work/migrations
+	mkdir -p "$d"
+	echo "CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);" >"$d/001_notes.up.sql"
+	echo "DROP TABLE notes;" >"$d/001_notes.down.sql"
+	printf 'ALTER TABLE notes ADD COLUMN tag text;\nCREATE INDEX notes_tag ON notes (tag);\n' >"$d/002_notes_tag.up.sql"
+	echo "DROP INDEX notes_tag; ALTER TABLE notes DROP COLUMN tag;" >"$d/002_notes_tag.down.sql"
+	echo "Migrations of the plugin cli." >"$d/README.md"
+
+	cli "$d" --applied-by run.sh
+	cli_check "apply prints what it applied" 0 out "applied 2 migrations, skipped 0"
+	cli_check "... and the current version" 0 out "current version: 002_notes_tag"
+	cli "$d"
+	cli_check "applying again skips both" 0 out "applied 0 migrations, skipped 2"
+	cli "$d" --status
+	cli_check "--status lists the applied versions" 0 out "002_notes_tag .*run.sh"
+	cli_check "... and says the directory is all applied" 0 out "every migration in .* is applied"
+	cli_check_not "... with none edited since (the CLI's SHA-256 is the extension's)" 0 out "changed since applied"
+	cli --status --json
+	cli_check "--status --json prints the reply" 0 out '"applied": *\['
+	echo "DROP TABLE notes;" >"$d/003_drop_notes.up.sql"
+	cli "$d" --dry-run
+	cli_check "--dry-run says what it would apply" 0 out "would apply 1 migration"
+	cli_check "... with a warning for a DROP TABLE" 0 out "warning: 003_drop_notes"
+	cli "$d" --status
+	cli_check "... and applied nothing" 0 out "not applied yet:"
+	rm "$d/003_drop_notes.up.sql"
+	cli "$d" --rollback 001_notes
+	cli_check "--rollback runs the down scripts after the target" 0 out "rolled back 1 migration"
+	cli_check "... leaving the target current" 0 out "current version: 001_notes"
+	cli --rollback-all --dry-run
+	cli_check "--rollback-all --dry-run would undo every version" 0 out "would roll back 1 migration"
+	cli "$d" --target 001_notes --dry-run
+	cli_check "--target leaves the later versions alone" 0 out "not applied 002_notes_tag  (after the target)"
+	echo "-- edited after it was applied" >>"$d/001_notes.up.sql"
+	cli "$d" --status
+	cli_check "--status flags an applied migration edited since" 0 out "changed since applied: 001_notes"
+	cli "$d"
+	cli_check "... which apply refuses" 1 err "version: *001_notes"
+	echo "CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL);" >"$d/001_notes.up.sql"
+	printf 'CREATE TABLE fine (id int);\nCREATE TABEL broken (id int);\n' >"$d/003_broken.up.sql"
+	cli "$d"
+	cli_check "a failing migration exits 1" 1 err "version: *003_broken"
+	cli_check "... showing the statement" 1 err "statement: .*TABEL"
+	cli "$d" --status
+	cli_check "... and nothing of that apply is left" 0 out "current version: 001_notes"
+	rm "$d/003_broken.up.sql"
+
+	mkdir -p "$work/bad1" "$work/bad2"
+	echo "DROP TABLE x;" >"$work/bad1/001_x.down.sql"
+	cli "$work/bad1"
+	cli_check "a down without its up exits 2" 2 err "has no 001_x.up.sql"
+	echo "SELECT 1;" >"$work/bad2/001_a.up.sql"
+	echo "SELECT 2;" >"$work/bad2/01_b.up.sql"
+	cli "$work/bad2"
+	cli_check "two files for one number exit 2" 2 err "two migrations are numbered 1"
+	rm "$work/bad2/01_b.up.sql"
+	printf 'SELECT \377;\n' >"$work/bad2/002_b.up.sql"
+	cli "$work/bad2"
+	cli_check "a file that is not UTF-8 exits 2" 2 err "is not valid UTF-8"
+	rm "$work/bad2/002_b.up.sql"
+	ln -s "$work/nowhere.sql" "$work/bad2/002_b.up.sql"
+	cli "$work/bad2"
+	cli_check "an unreadable file exits 2" 2 err "cannot read .*002_b.up.sql"
+	cli "$work/no-such-dir"
+	cli_check "a missing directory exits 2" 2 err "cannot open directory"
+	cli "$d" --max-request-bytes 150
+	cli_check "a request over the size limit exits 2" 2 err "over the limit of 150"
+	NATS_URL=nats://quote-db:pw-quote-db@127.0.0.1:$NATS_PORT "$bridge" migrate cli "$d" --timeout 3 \
+		>"$work/cli.out" 2>"$work/cli.err"
+	cli_rc=$?
+	cli_check "another plugin's user is refused by NATS: exit 3" 3 err "Permissions Violation"
+	cli "$d" --user cli --password wrong --timeout 3
+	cli_check "a wrong password exits 3" 3 err "cannot connect to NATS"
+}
+
 # Build the bridge and the driver.
 make -s -C bridge >/dev/null || { echo "bridge: build failed"; make -C bridge; echo "bridge: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
@@ -167,7 +284,7 @@ if [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; then
 	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/bridge/bridge_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "bridge: 0 passed, 1 failed"; exit 1; }
 fi
-if ! ls /usr/share/postgresql/15/extension/plugin_storage.control >/dev/null 2>&1; then
+if ! ls "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)/extension/plugin_storage.control" >/dev/null 2>&1; then
 	echo "not ok - the plugin_storage extension is not installed: run make install at the top level"
 	failed=1
 	finish
@@ -188,6 +305,18 @@ CREATE EXTENSION plugin_storage;
 CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
 SELECT plugin_storage.register_plugin('quote-db');
 SELECT plugin_storage.register_plugin('trivia');
+SELECT plugin_storage.register_plugin('cli');
+-- trivia's table for the sql phase, owned by trivia's role in its schema
+DO $$
+DECLARE p plugin_storage.plugins := (SELECT p FROM plugin_storage.plugins p WHERE name = 'trivia');
+BEGIN
+	EXECUTE format('CREATE TABLE %I.facts (id int PRIMARY KEY, topic text NOT NULL, '
+		'body text NOT NULL, score int NOT NULL)', p.schema);
+	EXECUTE format('INSERT INTO %I.facts VALUES (1, ''space'', ''The Moon drifts away'', 3), '
+		'(2, ''space'', ''Venus spins backwards'', 5), (3, ''animals'', ''Octopuses have three hearts'', 4), '
+		'(4, ''animals'', ''Sloths can hold their breath for 40 minutes'', 1)', p.schema);
+	EXECUTE format('ALTER TABLE %I.facts OWNER TO %I', p.schema, p.role);
+END $$;
 SQL
 
 # nats-server with the generated isolation config; a small max_payload so that a
@@ -196,7 +325,8 @@ mkdir -p "$work/nats"
 {
 	echo "max_payload: 262144"
 	"$bridge" nats-config --bridge-user bridge --bridge-password pw-bridge \
-		--operator-user ops --operator-password pw-ops quote-db:pw-quote-db trivia:pw-trivia
+		--operator-user ops --operator-password pw-ops quote-db:pw-quote-db trivia:pw-trivia \
+		cli:pw-cli
 } >"$work/nats.conf"
 scripts/nats.sh start "$work/nats" "$NATS_PORT" "$work/nats.conf" || { echo "not ok - nats-server did not start"; failed=1; finish; }
 
@@ -209,6 +339,26 @@ phase kv
 phase row
 phase bad
 phase isolation
+
+# The SQL and migrate tiers (they need plugin_sql and plugin_migrate in the extension).
+phase sql
+phase migrate
+
+# migrate-busy: request_timeout_ms lowered to 1 s (also the sessions' statement_timeout); two
+# migrations sleep 2 s each while KV requests come in.
+printf 'max_request_bytes = 200000\nrequest_timeout_ms = 1000\n' >"$work/bridge.conf"
+from=$(next_line "$work/bridge.log")
+kill -HUP "$bridge_pid"
+wait_for "$work/bridge.log" '"msg":"reloaded"' 50 "$from"
+sleep 1.5 # idle workers refresh their sessions within a second
+phase migrate-busy 40
+echo "max_request_bytes = 200000" >"$work/bridge.conf"
+from=$(next_line "$work/bridge.log")
+kill -HUP "$bridge_pid"
+wait_for "$work/bridge.log" '"msg":"reloaded"' 50 "$from"
+
+# migrate-cli: the CLI, as plugin cli, against a directory of migration files.
+migrate_cli_checks
 
 # reload: SIGHUP applies a lower max_request_bytes and turns group commit off,
 # then the next reload restores both.
