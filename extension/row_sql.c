@@ -202,10 +202,16 @@ PsRowPlanFor(PsRowSql *s)
 	return plan;
 }
 
-/* Run a statement; returns the rows it processed (SPI_tuptable holds any) */
+/*
+ * Run a statement; returns the rows it processed (SPI_tuptable holds any).
+ * SPI leaves its procedure context current after every call, and
+ * SPI_finish frees it: switch back to the caller's context, where the reply
+ * is built (a reply left in SPI's context was read after it was freed).
+ */
 uint64
 PsRowRun(PsRowSql *s, bool read_only, long limit)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int rc;
 
 	if (!s->oneshot && s->buf.len <= PS_ROW_MAX_CACHED_TEXT &&
@@ -215,6 +221,7 @@ PsRowRun(PsRowSql *s, bool read_only, long limit)
 	else
 		rc = SPI_execute_with_args(s->buf.data, s->nargs, s->types, s->values,
 								   s->nulls, read_only, limit);
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: row statement failed: %s",
 			 SPI_result_code_string(rc));
@@ -228,6 +235,7 @@ PsRowRun(PsRowSql *s, bool read_only, long limit)
 void
 PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIExecuteOptions options;
 	SPIPlanPtr plan;
 	int rc;
@@ -252,6 +260,7 @@ PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 	options.read_only = true;
 	options.dest = dest;
 	rc = SPI_execute_plan_extended(plan, &options);
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: row statement failed: %s",
 			 SPI_result_code_string(rc));
@@ -261,8 +270,10 @@ PsRowRunTo(PsRowSql *s, DestReceiver *dest)
 void
 PsRowUtility(const char *sql)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_execute(sql, false, 0);
 
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: \"%s\" failed: %s", sql,
 			 SPI_result_code_string(rc));
