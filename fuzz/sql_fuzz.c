@@ -659,7 +659,10 @@ Send(const char *tier, const char *op, const char *plugin, const char *text)
 	}
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 	{
-		json_object *reply = json_tokener_parse(PQgetvalue(r, 0, 0));
+		/* stored values may nest deeper than json-c's default of 32 */
+		struct json_tokener *tok = json_tokener_new_ex(100000);
+		json_object *reply = json_tokener_parse_ex(tok, PQgetvalue(r, 0, 0),
+												   PQgetlength(r, 0, 0) + 1);
 		json_object *err, *code;
 
 		if (reply == NULL || !json_object_is_type(reply, json_type_object))
@@ -689,6 +692,7 @@ Send(const char *tier, const char *op, const char *plugin, const char *text)
 			}
 		}
 		json_object_put(reply);
+		json_tokener_free(tok);
 	}
 	else
 	{
