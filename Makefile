@@ -39,7 +39,7 @@ OBJS = \
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety inspect row_memory
+	row_types row_errors row_safety inspect row_memory row_fuzz
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
