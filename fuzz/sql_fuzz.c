@@ -15,8 +15,12 @@
  * First every seed as it is (so the row tables of the docs exist), then
  * ITERATIONS structure-aware mutations of random seeds: values of the wrong
  * type, huge and odd numbers, deep nesting, unknown operators and fields,
- * hostile identifiers, \u0000 and lone surrogate escapes, invalid UTF-8
- * bytes, long strings, long arrays, other ops and other plugins' names.
+ * hostile identifiers, \u0000 escapes, invalid UTF-8 (raw bytes, lone
+ * surrogates), long strings, long arrays, other ops and other plugins'
+ * names.  Requests over FUZZ_SQL_MAX_BYTES (1 MiB, the bridge's default
+ * max_request_bytes) are not sent.  Besides its verdict, every call must
+ * leave the session outside any transaction (no subtransaction left open).
+ * SQL_FUZZ_TRACE=FILE writes every request sent to FILE, one a line.
  *
  * A call passes when it returns a JSON object (a result, or an error with a
  * known code other than "internal"), or raises an ERROR whose SQLSTATE the
@@ -67,6 +71,9 @@ static Seed seeds[SF_MAX_SEEDS];
 static int nseeds;
 static uint64_t rng_state;
 static PGconn *conn;
+static FILE *trace;		 /* SQL_FUZZ_TRACE: every request, one a line */
+static size_t max_bytes; /* FUZZ_SQL_MAX_BYTES: larger ones are not sent */
+static long skipped;
 static bool has_tier[4]; /* kv, row, sql, migrate */
 static int passed, failed, findings;
 static long counts[8];	   /* ok results, error replies, raised, by kind */
@@ -337,7 +344,7 @@ HostileString(void)
 	if (pick == 0)
 		return Repeat('a', (size_t) (1 + RandN(4)) * 64 - (size_t) RandN(2));
 	if (pick == 1)
-		return Repeat('x', (size_t) 1000 << RandN(10)); /* up to 512 KiB */
+		return Repeat('x', (size_t) 1000 << RandN(7)); /* up to 64 KiB */
 	if (pick == 2)
 		return json_object_new_string_len("a\0b", 3); /* \u0000 */
 	return json_object_new_string(s[RandN(sizeof(s) / sizeof(*s))]);
@@ -648,7 +655,27 @@ Send(const char *tier, const char *op, const char *plugin, const char *text)
 		t++;
 	if (t == 4 || !has_tier[t])
 		return;
+	if (trace)
+	{
+		fprintf(trace, "%s\t%s\t%s\t%s\n", tier, op, plugin, text);
+		fflush(trace);
+	}
 	r = PQexecParams(conn, tier_calls[t], 3, NULL, params, NULL, NULL, 0);
+	if (PQstatus(conn) == CONNECTION_OK &&
+		PQtransactionStatus(conn) != PQTRANS_IDLE)
+	{
+		/* each call is a statement of its own: it must end its transaction */
+		char status[64];
+
+		snprintf(status, sizeof(status),
+				 "transaction status %d after the call",
+				 (int) PQtransactionStatus(conn));
+		Finding(tier, op, plugin, text,
+				"left the session inside a transaction", status);
+		PQclear(r);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return;
+	}
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
 		Finding(tier, op, plugin, text, "connection lost (backend crashed?)",
@@ -726,7 +753,7 @@ Serialize(json_object *req)
 		req ? json_object_to_json_string_ext(
 				  req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 			: "null";
-	char *text = strdup(s);
+	char *text = strdup(s ? s : "null"); /* NULL: json-c ran out of room */
 
 	if (RandN(50) == 0 && strlen(text) > 2)
 		text[RandN((int) strlen(text))] = (char) (0x80 + RandN(0x80));
@@ -749,6 +776,11 @@ main(int argc, char **argv)
 	rng_state = rng_state ? rng_state : 1;
 	printf("# sql_fuzz: seed %llu, %ld iterations\n",
 		   (unsigned long long) rng_state, iterations);
+	max_bytes = getenv("FUZZ_SQL_MAX_BYTES")
+					? strtoul(getenv("FUZZ_SQL_MAX_BYTES"), NULL, 10)
+					: 1048576;
+	if (getenv("SQL_FUZZ_TRACE"))
+		trace = fopen(getenv("SQL_FUZZ_TRACE"), "w");
 	Connect();
 	ProbeTiers();
 	LoadSeeds(argv[1]);
@@ -784,15 +816,21 @@ main(int argc, char **argv)
 		for (int m = 0; m < n; m++)
 			Mutate(&req, op, sizeof(op), s->tier);
 		text = Serialize(req);
-		Send(s->tier, op, plugin, text);
+		/* the bridge refuses more than max_request_bytes (1 MiB) */
+		if (strlen(text) > max_bytes)
+			skipped++;
+		else
+			Send(s->tier, op, plugin, text);
 		free(text);
 		json_object_put(req);
 		if ((i + 1) % 10000 == 0)
 			printf("# %ld requests, %ld s\n", i + 1,
 				   (long) (time(NULL) - start));
 	}
-	printf("# results %ld, error replies %ld, raised %ld, in %ld s\n",
-		   counts[0], counts[1], counts[2], (long) (time(NULL) - start));
+	printf("# results %ld, error replies %ld, raised %ld, over %zu bytes "
+		   "(not sent) %ld, in %ld s\n",
+		   counts[0], counts[1], counts[2], max_bytes, skipped,
+		   (long) (time(NULL) - start));
 	printf("# raised:");
 	for (int i = 0; i < nstates; i++)
 		printf(" %s x%ld", states[i], state_counts[i]);
