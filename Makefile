@@ -5,6 +5,9 @@
 #   make install         install the extension into PostgreSQL 15
 #   make installcheck    pg_regress against a running cluster (see tests/run.sh)
 #   make test            everything: tests/run.sh (starts its own cluster)
+#   make fuzz            fuzz/run.sh: libFuzzer targets + the SQL fuzzer (FUZZ_SECONDS each)
+#   make test-faults     tests/faults/run.sh: faults under steady load
+#   make soak            tests/soak/run.sh: SOAK_SECONDS (600) of mixed load
 
 EXTENSION = plugin_storage
 EXTVERSION = 0.1.0
@@ -55,7 +58,7 @@ all: bridge-build bench-build
 $(OBJS): extension/plugin_storage.h extension/kv.h
 $(OBJS): extension/row.h
 
-.PHONY: bridge-build bench-build test
+.PHONY: bridge-build bench-build test fuzz test-faults soak
 bridge-build:
 	$(MAKE) -C bridge
 bench-build:
@@ -64,8 +67,18 @@ bench-build:
 test:
 	bash tests/run.sh
 
+fuzz:
+	bash fuzz/run.sh
+
+test-faults:
+	bash tests/faults/run.sh
+
+soak:
+	bash tests/soak/run.sh
+
 clean: clean-sub
 .PHONY: clean-sub
 clean-sub:
 	-$(MAKE) -C bridge clean
 	-$(MAKE) -C bench clean
+	-$(MAKE) -C fuzz clean

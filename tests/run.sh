@@ -8,12 +8,15 @@
 # Suites: meta (control file, META.json and Makefile agree on the version),
 # regress (pg_regress, `make installcheck`), row_concurrency (concurrent
 # atomic updates, tests/row_concurrency.sh), bridge (NATS integration tests,
-# tests/bridge/run.sh).  Each prints its closing count line; the last
+# tests/bridge/run.sh), bridge_asan (the same with the bridge and its test
+# driver built with ASan+UBSan, tests/sanitize.sh), faults (faults under
+# load, tests/faults/run.sh); opt-in: bridge_valgrind (the bridge under
+# valgrind memcheck).  Each prints its closing count line; the last
 # line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"meta regress row_concurrency bridge"}
+suites=${SUITES:-"meta regress row_concurrency bridge bridge_asan faults"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
@@ -92,6 +95,9 @@ run_script() {
 
 run_row_concurrency() { run_script row_concurrency tests/row_concurrency.sh; }
 run_bridge() { run_script bridge tests/bridge/run.sh; }
+run_bridge_asan() { SANITIZE_MODE=asan run_script bridge_asan tests/sanitize.sh; }
+run_bridge_valgrind() { SANITIZE_MODE=valgrind run_script bridge_valgrind tests/sanitize.sh; }
+run_faults() { run_script faults tests/faults/run.sh; }
 
 for s in $suites; do
 	"run_$s"
