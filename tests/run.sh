@@ -9,14 +9,14 @@
 # regress (pg_regress, `make installcheck`), row_concurrency (concurrent
 # atomic updates, tests/row_concurrency.sh), bridge (NATS integration tests,
 # tests/bridge/run.sh), bridge_asan (the same with the bridge and its test
-# driver built with ASan+UBSan, tests/sanitize.sh), faults (faults under
-# load, tests/faults/run.sh); opt-in: bridge_valgrind (the bridge under
-# valgrind memcheck).  Each prints its closing count line; the last
+# driver built with ASan+UBSan, tests/sanitize.sh), bridge_valgrind (the
+# bridge under valgrind memcheck), faults (faults under load,
+# tests/faults/run.sh).  Each prints its closing count line; the last
 # line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"meta regress row_concurrency bridge bridge_asan faults"}
+suites=${SUITES:-"meta regress row_concurrency bridge bridge_asan bridge_valgrind faults"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
