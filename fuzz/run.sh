@@ -23,7 +23,8 @@ failed=0
 work=$(mktemp -d /tmp/plugin_storage_fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-export PATH="$(bash scripts/deps.sh clang-14 libclang-rt-14-dev):$PATH" || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
+bin=$(bash scripts/deps.sh clang-14 libclang-rt-14-dev) || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
+export PATH="$bin:$PATH"
 make -s -C fuzz >"$work/build.log" 2>&1 || { cat "$work/build.log"; echo "fuzz: 0 passed, 1 failed"; exit 1; }
 mkdir -p fuzz/artifacts
 
