@@ -50,7 +50,9 @@ for t in $targets; do
 done
 
 if [[ " $targets " == *" sql "* ]]; then
-	out=$(bash fuzz/sql_fuzz.sh 2>&1 | tee /dev/stderr | grep -E '^sql_fuzz: [0-9]+ passed, [0-9]+ failed' | tail -1)
+	bash fuzz/sql_fuzz.sh >"$work/sql.log" 2>&1
+	cat "$work/sql.log"
+	out=$(grep -E '^sql_fuzz: [0-9]+ passed, [0-9]+ failed' "$work/sql.log" | tail -1)
 	if [ -n "$out" ] && [ "$(echo "$out" | sed -E 's/.* ([0-9]+) failed/\1/')" = 0 ]; then
 		passed=$((passed + 1))
 	else
