@@ -5,6 +5,9 @@
 #   make install         install the extension into PostgreSQL 15
 #   make installcheck    pg_regress against a running cluster (see tests/run.sh)
 #   make test            everything: tests/run.sh (starts its own cluster)
+#   make fuzz            fuzz/run.sh: libFuzzer targets + the SQL fuzzer (FUZZ_SECONDS each)
+#   make test-faults     tests/faults/run.sh: faults under steady load
+#   make soak            tests/soak/run.sh: SOAK_SECONDS (600) of mixed load
 
 EXTENSION = plugin_storage
 EXTVERSION = 0.1.0
@@ -54,7 +57,7 @@ OBJS = \
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety \
+	row_types row_errors row_safety row_memory row_fuzz \
 	migrate migrate_errors migrate_safety inspect \
 	sql_query sql_params sql_guardrails sql_explain sandbox
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
@@ -78,7 +81,7 @@ all: bridge-build bench-build
 $(OBJS): extension/plugin_storage.h extension/kv.h
 $(OBJS): extension/row.h extension/migrate.h extension/sql.h
 
-.PHONY: bridge-build bench-build test
+.PHONY: bridge-build bench-build test fuzz test-faults soak
 bridge-build:
 	$(MAKE) -C bridge
 bench-build:
@@ -87,8 +90,18 @@ bench-build:
 test:
 	bash tests/run.sh
 
+fuzz:
+	bash fuzz/run.sh
+
+test-faults:
+	bash tests/faults/run.sh
+
+soak:
+	bash tests/soak/run.sh
+
 clean: clean-sub
 .PHONY: clean-sub
 clean-sub:
 	-$(MAKE) -C bridge clean
 	-$(MAKE) -C bench clean
+	-$(MAKE) -C fuzz clean

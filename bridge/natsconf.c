@@ -310,8 +310,11 @@ NatsconfPrint(const NatsConf *c)
 int
 natsconf_main(int argc, char **argv)
 {
-	static NatsConf conf;
-	int rc = NatsconfParse(&conf, argc, argv);
+	static NatsConf conf; /* too big for the stack */
+	int rc;
+
+	memset(&conf, 0, sizeof(conf)); /* each call starts afresh (fuzz/) */
+	rc = NatsconfParse(&conf, argc, argv);
 
 	if (rc >= 0)
 		return rc;

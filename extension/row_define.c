@@ -30,6 +30,7 @@
  */
 #include "row.h"
 
+#include "catalog/heap.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "storage/lmgr.h"
@@ -99,6 +100,15 @@ PsRowDefineColumn(PsRowCtx *c, PsRowDefine *d, char *name, JsonbValue *type)
 	col->name = name;
 	if (!PsRowCheckName("column", name, c->err))
 		return false;
+	/* ctid, xmin, tableoid...: CREATE TABLE would fail with 42701 */
+	if (SystemAttributeByName(name) != NULL)
+	{
+		PsSetError(c->err, "invalid_request",
+				   "column name \"%s\" is reserved: it is a system column of "
+				   "every PostgreSQL table",
+				   name);
+		return false;
+	}
 	for (int i = 0; i < d->ncols - 1; i++)
 		if (strcmp(d->cols[i].name, name) == 0)
 		{

@@ -202,7 +202,12 @@ PsRowPlanFor(PsRowSql *s)
 	return plan;
 }
 
-/* Run a statement; returns the rows it processed (SPI_tuptable holds any) */
+/*
+ * Run a statement; returns the rows it processed (SPI_tuptable holds any).
+ * SPI leaves its procedure context current after every call, and
+ * SPI_finish frees it: switch back to the caller's context, where the reply
+ * is built (a reply left in SPI's context was read after it was freed).
+ */
 uint64
 PsRowRun(PsRowSql *s, bool read_only, long limit)
 {
@@ -216,8 +221,6 @@ PsRowRun(PsRowSql *s, bool read_only, long limit)
 	else
 		rc = SPI_execute_with_args(s->buf.data, s->nargs, s->types, s->values,
 								   s->nulls, read_only, limit);
-	/* SPI returns in its own context, which SPI_finish frees: switch back,
-	 * so that the reply is built where it outlives the request */
 	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "plugin_storage: row statement failed: %s",

@@ -254,7 +254,13 @@ PsRowConflict(PsRowCtx *c, uint64 inserted)
 				   c->nrows - (int64) inserted, c->nrows, c->table->name);
 }
 
-/* Run a batch insert in a subtransaction: all rows, or none and false */
+/*
+ * Run a batch insert in a subtransaction: all rows, or none and false.  An
+ * ERROR in the statement (an overflow, a too-long key) must end the
+ * subtransaction before it goes on up: left open, it kept the caller's
+ * session in an aborted transaction block ("current transaction is
+ * aborted") that only a dropped connection ended.
+ */
 static bool
 PsRowInsertAll(PsRowCtx *c, uint64 *n)
 {
@@ -263,7 +269,23 @@ PsRowInsertAll(PsRowCtx *c, uint64 *n)
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
-	*n = PsRowRun(&c->main, false, 0);
+	PG_TRY();
+	{
+		*n = PsRowRun(&c->main, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	if (*n == (uint64) c->nrows)
 		return true;
 	RollbackAndReleaseCurrentSubTransaction();

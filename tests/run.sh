@@ -9,12 +9,15 @@
 # regress (pg_regress, `make installcheck`), row_concurrency (concurrent
 # atomic updates, tests/row_concurrency.sh), bridge (NATS integration tests,
 # tests/bridge/run.sh), observability (metrics, events, discovery and
-# inspect of the bridge, tests/observability/run.sh).  Each prints its
-# closing count line; the last line sums them: "N passed, N failed".
+# inspect of the bridge, tests/observability/run.sh), bridge_asan (the
+# bridge suite with the bridge and its test driver built with ASan+UBSan,
+# tests/sanitize.sh), bridge_valgrind (the bridge under valgrind memcheck),
+# faults (faults under load, tests/faults/run.sh).  Each prints its closing
+# count line; the last line sums them: "N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${SUITES:-"meta regress row_concurrency bridge observability"}
+suites=${SUITES:-"meta regress row_concurrency bridge observability bridge_asan bridge_valgrind faults"}
 
 export PATH="$(bash scripts/deps.sh):$PATH" || { echo "tests: dependencies could not be installed" >&2; exit 1; }
 make -s >/dev/null || { echo "tests: build failed" >&2; make; exit 1; }
@@ -97,6 +100,9 @@ run_script() {
 run_row_concurrency() { run_script row_concurrency tests/row_concurrency.sh; }
 run_bridge() { run_script bridge tests/bridge/run.sh; }
 run_observability() { run_script observability tests/observability/run.sh; }
+run_bridge_asan() { SANITIZE_MODE=asan run_script bridge_asan tests/sanitize.sh; }
+run_bridge_valgrind() { SANITIZE_MODE=valgrind run_script bridge_valgrind tests/sanitize.sh; }
+run_faults() { run_script faults tests/faults/run.sh; }
 
 for s in $suites; do
 	"run_$s"

@@ -34,8 +34,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 PG_PORT=${PG_PORT:-54331}
 NATS_PORT=${NATS_PORT:-42231}
-bridge=$top/bridge/plugin-storage-bridge
-driver=$top/tests/bin/bridge_test
+# tests/sanitize.sh runs this suite with other builds: BT_BRIDGE and BT_DRIVER
+# name them (already built), BT_WRAP prefixes the bridge's command (valgrind),
+# BT_WAIT_SCALE multiplies the waits for a slower bridge.
+bridge=${BT_BRIDGE:-$top/bridge/plugin-storage-bridge}
+driver=${BT_DRIVER:-$top/tests/bin/bridge_test}
+scale=${BT_WAIT_SCALE:-1}
 export BT_NATS_URL=nats://127.0.0.1:$NATS_PORT
 
 passed=0
@@ -112,7 +116,7 @@ phase_bg_wait() {
 
 # Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second).
 wait_for() {
-	for _ in $(seq 1 "${3:-100}"); do
+	for _ in $(seq 1 $((${3:-100} * scale))); do
 		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
 		sleep 0.1
 	done
@@ -130,7 +134,7 @@ start_bridge() {
 	from=$(next_line "$work/bridge.log")
 	PGUSER=bridge PGDATABASE=plugin_storage NATS_URL=$BT_NATS_URL \
 		PS_BRIDGE_NATS_USER=bridge PS_BRIDGE_NATS_PASSWORD=pw-bridge \
-		"$bridge" --config "$work/bridge.conf" --log-level debug >>"$work/bridge.log" 2>&1 &
+		${BT_WRAP:-} "$bridge" --config "$work/bridge.conf" --log-level debug >>"$work/bridge.log" 2>&1 &
 	bridge_pid=$!
 	wait_for "$work/bridge.log" '"msg":"serving"' 100 "$from"
 }
@@ -138,7 +142,7 @@ start_bridge() {
 # Wait for the bridge to exit; set status to its exit status ("running" if it did not within $1 s).
 wait_bridge() {
 	status=running
-	for _ in $(seq 1 $(($1 * 10))); do
+	for _ in $(seq 1 $(($1 * 10 * scale))); do
 		if ! kill -0 "$bridge_pid" 2>/dev/null; then
 			wait "$bridge_pid"
 			status=$?
@@ -158,7 +162,7 @@ backends() {
 # Wait until the bridge has all ${1:-2} of its connections (pool_size, at most 10 s), then
 # freeze them.
 freeze_backends() {
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 $((100 * scale))); do
 		[ "$(backends | wc -w)" -eq "${1:-2}" ] && break
 		sleep 0.1
 	done
@@ -277,10 +281,10 @@ migrate_cli_checks() {
 	cli_check "a wrong password exits 3" 3 err "cannot connect to NATS"
 }
 
-# Build the bridge and the driver.
-make -s -C bridge >/dev/null || { echo "bridge: build failed"; make -C bridge; echo "bridge: 0 passed, 1 failed"; exit 1; }
+# Build the bridge and the driver (unless given).
+[ -n "${BT_BRIDGE:-}" ] || make -s -C bridge >/dev/null || { echo "bridge: build failed"; make -C bridge; echo "bridge: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
-if [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; then
+if [ -z "${BT_DRIVER:-}" ] && { [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; }; then
 	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/bridge/bridge_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "bridge: 0 passed, 1 failed"; exit 1; }
 fi
@@ -488,6 +492,8 @@ stopped_pids=
 wait "$bg_pid" 2>/dev/null
 
 check "the bridge logged no internal error" bash -c "! grep -q '\"msg\":\"internal error' '$work/bridge.log'"
+check "no sanitizer or valgrind report in the bridge's log" \
+	bash -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' '$work/bridge.log'"
 if [ "$failed" -gt 0 ]; then
 	echo "# bridge log (last 60 lines):"
 	tail -60 "$work/bridge.log" | sed 's/^/# /'
