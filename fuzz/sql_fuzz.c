@@ -85,8 +85,11 @@ static const char *const tier_names[] = {"kv", "row", "sql", "migrate"};
 static const char *const tier_calls[] = {
 	"SELECT plugin_storage.plugin_kv($1, $2, $3::jsonb)::text",
 	"SELECT plugin_storage.plugin_row($1, $2, $3::jsonb)::text",
-	"SELECT plugin_storage.plugin_sql($1, $3::jsonb)::text",
-	"SELECT plugin_storage.plugin_migrate($1, $3::jsonb)::text",
+	/* these tiers take no op: $2 is typed only so that it can be sent */
+	"SELECT plugin_storage.plugin_sql($1, $3::jsonb)::text WHERE $2::text "
+	"IS NULL OR true",
+	"SELECT plugin_storage.plugin_migrate($1, $3::jsonb)::text WHERE "
+	"$2::text IS NULL OR true",
 };
 static const char *const kv_ops[] = {
 	"set",	 "get",			"delete", "list",	"incr", "mget",
