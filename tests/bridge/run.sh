@@ -284,8 +284,8 @@ migrate_cli_checks() {
 # Build the bridge and the driver (unless given).
 [ -n "${BT_BRIDGE:-}" ] || make -s -C bridge >/dev/null || { echo "bridge: build failed"; make -C bridge; echo "bridge: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
-if [ -z "${BT_DRIVER:-}" ] && { [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; }; then
-	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/bridge/bridge_test.c \
+if [ -z "${BT_DRIVER:-}" ] && { [ ! -x "$driver" ] || [ -n "$(find tests/bridge/bridge_test.c tests/lib/nats_test.[ch] -newer "$driver")" ]; }; then
+	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -Itests/lib -o "$driver" tests/bridge/bridge_test.c tests/lib/nats_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "bridge: 0 passed, 1 failed"; exit 1; }
 fi
 if ! ls "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)/extension/plugin_storage.control" >/dev/null 2>&1; then

@@ -129,8 +129,8 @@ http_status() {
 # Build the bridge and the driver.
 make -s -C bridge >/dev/null || { echo "observability: build failed"; make -C bridge; echo "observability: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
-if [ ! -x "$driver" ] || [ tests/observability/obs_test.c -nt "$driver" ]; then
-	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/observability/obs_test.c \
+if [ ! -x "$driver" ] || [ -n "$(find tests/observability/obs_test.c tests/lib/nats_test.[ch] -newer "$driver")" ]; then
+	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -Itests/lib -o "$driver" tests/observability/obs_test.c tests/lib/nats_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "observability: 0 passed, 1 failed"; exit 1; }
 fi
 sharedir=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)
