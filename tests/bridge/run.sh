@@ -92,20 +92,6 @@ phase_bg_wait() {
 	failed=$((failed + $(echo "$line" | sed -E 's/.*failed=([0-9]+)$/\1/')))
 }
 
-# Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second).
-wait_for() {
-	for _ in $(seq 1 $((${3:-100} * scale))); do
-		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The number of the line after the last one of a file.
-next_line() {
-	if [ -f "$1" ]; then echo $(($(wc -l <"$1") + 1)); else echo 1; fi
-}
-
 # Start the bridge: settings from a config file, the environment and flags.
 start_bridge() {
 	local from

@@ -29,6 +29,21 @@ check() {
 	fi
 }
 
+# Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second,
+# times $scale if the suite sets it).
+wait_for() {
+	for _ in $(seq 1 $((${3:-100} * ${scale:-1}))); do
+		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The number of the line after the last one of a file.
+next_line() {
+	if [ -f "$1" ]; then echo $(($(wc -l <"$1") + 1)); else echo 1; fi
+}
+
 # Stop nats-server and PostgreSQL; keep $work if the variable named $1 is
 # set (e.g. BT_KEEP), else remove it.
 servers_stop() {

@@ -65,20 +65,6 @@ tally() {
 # Run one driver phase.
 phase() { tally "$1" "$driver" "$@"; }
 
-# Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second).
-wait_for() {
-	for _ in $(seq 1 "${3:-100}"); do
-		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The number of the line after the last one of a file.
-next_line() {
-	if [ -f "$1" ]; then echo $(($(wc -l <"$1") + 1)); else echo 1; fi
-}
-
 # Start a bridge with config file $1, log $2; set $started_pid and $started_id.
 start_bridge() {
 	local from
