@@ -33,7 +33,7 @@ asan)
 	make -s -C "$work/bridge" SANITIZE=1 >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "the ASan build failed"; }
 	ldd "$work/bridge/plugin-storage-bridge" | grep -q libasan || fail "the ASan build is not linked with libasan"
 	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-		-fno-omit-frame-pointer -o "$work/bridge_test" tests/bridge/bridge_test.c $json_nats || fail "bridge_test does not build with ASan"
+		-fno-omit-frame-pointer -Itests/lib -o "$work/bridge_test" tests/bridge/bridge_test.c tests/lib/nats_test.c $json_nats || fail "bridge_test does not build with ASan"
 	# abort_on_error off: a report ends the process with a status, not a core
 	export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -44,7 +44,7 @@ valgrind)
 	PATH="$(bash scripts/deps.sh valgrind):$PATH" || fail "valgrind could not be installed"
 	make -s -C bridge >/dev/null || fail "the bridge does not build"
 	mkdir -p tests/bin
-	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$work/bridge_test" tests/bridge/bridge_test.c $json_nats ||
+	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -Itests/lib -o "$work/bridge_test" tests/bridge/bridge_test.c tests/lib/nats_test.c $json_nats ||
 		fail "bridge_test does not build"
 	BT_DRIVER=$work/bridge_test BT_WAIT_SCALE=10 \
 		BT_WRAP="valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes --num-callers=30" \

@@ -16,9 +16,8 @@
  *
  * The NATS URL comes from BT_NATS_URL (default nats://127.0.0.1:42231).
  * Users and passwords follow run.sh's rule: user U has password "pw-U";
- * "ops" is the operator user, allowed everything.  Each client receives
- * replies on its own inbox prefix, _INBOX.<user>.<random>, which is all the
- * generated config lets a plugin subscribe to.
+ * "ops" is the operator user, allowed everything.  The NATS helpers
+ * (clients, requests, JSON paths, the count) are in tests/lib/nats_test.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -34,259 +33,9 @@
 #include <json-c/json.h>
 #include <nats/nats.h>
 
-#define BT_TIMEOUT_MS 10000
+#include "nats_test.h"
 
-typedef struct Client
-{
-	natsConnection *nc;	   /* the connection */
-	natsSubscription *sub; /* synchronous subscription on inbox.* */
-	char user[64];		   /* NATS user */
-	char inbox[160];	   /* reply prefix: _INBOX.<user>.<nuid> */
-	int seq;			   /* last reply suffix used */
-	pthread_mutex_t mutex; /* protects last_error */
-	char last_error[512];  /* last asynchronous error from nats */
-} Client;
-
-static const char *bt_url;
-static const char *bt_phase;
-static int bt_passed;
-static int bt_failed;
-
-/* Record one check's result */
-static bool
-check(bool ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-	{
-		bt_passed++;
-		printf("ok %d - %s: %s\n", bt_passed + bt_failed, bt_phase, what);
-	}
-	else
-	{
-		bt_failed++;
-		printf("not ok %d - %s: %s: ", bt_passed + bt_failed, bt_phase, what);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-	return ok;
-}
-
-/* Sleep for ms milliseconds */
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
-/* nats.c error handler: remember the error, e.g. a permissions violation */
-static void
-client_on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-				void *closure)
-{
-	Client *c = closure;
-	const char *text = NULL;
-
-	(void) sub;
-	natsConnection_GetLastError(nc, &text);
-	pthread_mutex_lock(&c->mutex);
-	snprintf(c->last_error, sizeof(c->last_error), "%s: %s",
-			 natsStatus_GetText(err), text ? text : "");
-	pthread_mutex_unlock(&c->mutex);
-}
-
-/* Copy the last asynchronous error */
-static void
-client_last_error(Client *c, char *buf, size_t size)
-{
-	pthread_mutex_lock(&c->mutex);
-	snprintf(buf, size, "%s", c->last_error);
-	pthread_mutex_unlock(&c->mutex);
-}
-
-/* Connect as a user (NULL: no credentials); NULL if that fails */
-static Client *
-client_open(const char *user, natsStatus *status)
-{
-	Client *c = calloc(1, sizeof(Client));
-	natsOptions *opts = NULL;
-	char password[96];
-	char *nuid = NULL;
-	natsStatus s;
-
-	pthread_mutex_init(&c->mutex, NULL);
-	snprintf(c->user, sizeof(c->user), "%s", user ? user : "anonymous");
-	snprintf(password, sizeof(password), "pw-%s", c->user);
-	s = natsOptions_Create(&opts);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(opts, bt_url);
-	if (s == NATS_OK && user)
-		s = natsOptions_SetUserInfo(opts, user, password);
-	if (s == NATS_OK)
-		s = natsOptions_SetErrorHandler(opts, client_on_error, c);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(opts, false);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(opts, 2000);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&c->nc, opts);
-	if (s == NATS_OK)
-		s = natsInbox_Create(&nuid);
-	if (s == NATS_OK)
-	{
-		snprintf(c->inbox, sizeof(c->inbox), "_INBOX.%s.%s", c->user,
-				 nuid + strlen("_INBOX."));
-		char wildcard[200];
-
-		snprintf(wildcard, sizeof(wildcard), "%s.*", c->inbox);
-		s = natsConnection_SubscribeSync(&c->sub, c->nc, wildcard);
-	}
-	if (s == NATS_OK)
-		s = natsConnection_Flush(c->nc);
-	natsInbox_Destroy(nuid);
-	natsOptions_Destroy(opts);
-	if (status)
-		*status = s;
-	if (s != NATS_OK)
-	{
-		natsSubscription_Destroy(c->sub);
-		natsConnection_Destroy(c->nc);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* Close a client */
-static void
-client_close(Client *c)
-{
-	if (c == NULL)
-		return;
-	natsSubscription_Destroy(c->sub);
-	natsConnection_Close(c->nc);
-	natsConnection_Destroy(c->nc);
-	pthread_mutex_destroy(&c->mutex);
-	free(c);
-}
-
-/* Publish a request whose reply goes to <inbox>.<seq>; return seq */
-static int
-client_send(Client *c, const char *subject, const char *data, int len)
-{
-	char reply[200];
-
-	snprintf(reply, sizeof(reply), "%s.%d", c->inbox, ++c->seq);
-	natsConnection_PublishRequest(c->nc, subject, reply, data, len);
-	return c->seq;
-}
-
-/* Wait for any reply; its text (malloc'd) and seq, or NULL on timeout */
-static char *
-client_receive(Client *c, int timeout_ms, int *seq)
-{
-	natsMsg *msg = NULL;
-	char *text;
-	const char *dot;
-
-	if (natsSubscription_NextMsg(&msg, c->sub, timeout_ms) != NATS_OK)
-		return NULL;
-	text = strndup(natsMsg_GetData(msg), (size_t) natsMsg_GetDataLength(msg));
-	dot = strrchr(natsMsg_GetSubject(msg), '.');
-	*seq = dot ? atoi(dot + 1) : -1;
-	natsMsg_Destroy(msg);
-	return text;
-}
-
-/* Send a request and wait for its reply text (malloc'd), NULL on timeout */
-static char *
-request_raw(Client *c, const char *subject, const char *data, int len,
-			int timeout_ms)
-{
-	int want = client_send(c, subject, data, len);
-	int64_t until = nats_Now() + timeout_ms;
-
-	for (;;)
-	{
-		int seq;
-		int64_t left = until - nats_Now();
-		char *text;
-
-		if (left <= 0)
-			return NULL;
-		text = client_receive(c, (int) left, &seq);
-		if (text == NULL || seq == want)
-			return text;
-		free(text); /* a late reply to an earlier request */
-	}
-}
-
-/* Parse a reply; NULL if it is not JSON */
-static json_object *
-parse(const char *text)
-{
-	return text ? json_tokener_parse(text) : NULL;
-}
-
-/* Send a request with a string payload; parsed reply, text in *text */
-static json_object *
-req(Client *c, const char *subject, const char *payload, char **text)
-{
-	char *t =
-		request_raw(c, subject, payload, (int) strlen(payload), BT_TIMEOUT_MS);
-	json_object *r = parse(t);
-
-	if (text)
-		*text = t;
-	else
-		free(t);
-	return r;
-}
-
-/* Follow a dotted path (object keys, or array indexes) */
-static json_object *
-jget(json_object *o, const char *path)
-{
-	char buf[256];
-	char *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k && o;
-		 k = strtok_r(NULL, ".", &save))
-	{
-		if (json_object_is_type(o, json_type_array))
-			o = json_object_array_get_idx(o, (size_t) atoi(k));
-		else if (!json_object_object_get_ex(o, k, &o))
-			return NULL;
-	}
-	return o;
-}
-
-/* String at a path, or NULL */
-static const char *
-jstr(json_object *o, const char *path)
-{
-	json_object *v = jget(o, path);
-
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-													: NULL;
-}
-
-/* Tell whether a path holds the given boolean */
-static bool
-jbool(json_object *o, const char *path, bool want)
-{
-	json_object *v = jget(o, path);
-
-	return json_object_is_type(v, json_type_boolean) &&
-		   json_object_get_boolean(v) == want;
-}
+#define BT_TIMEOUT_MS NT_TIMEOUT_MS
 
 /* Tell whether a path holds an integer, and give it */
 static bool
@@ -978,26 +727,6 @@ phase_bad(void)
 	test_missing_tier(q);
 	client_close(q);
 	client_close(ops);
-}
-
-/* Check that the client got an async permissions violation mentioning what */
-static void
-expect_violation(Client *c, const char *what, const char *contains)
-{
-	char err[512] = "";
-
-	for (int i = 0; i < 20; i++)
-	{
-		client_last_error(c, err, sizeof(err));
-		if (strstr(err, contains))
-			break;
-		sleep_ms(100);
-	}
-	check(strstr(err, "Permissions Violation") && strstr(err, contains), what,
-		  "last error \"%s\"", err);
-	pthread_mutex_lock(&c->mutex);
-	c->last_error[0] = '\0';
-	pthread_mutex_unlock(&c->mutex);
 }
 
 /* nats-server keeps plugins off each other's subjects and replies */
@@ -2089,50 +1818,50 @@ main(int argc, char **argv)
 				"       bridge_test request USER SUBJECT [PAYLOAD]\n");
 		return 2;
 	}
-	bt_phase = argv[1];
-	bt_url = getenv("BT_NATS_URL") ? getenv("BT_NATS_URL")
+	nt_phase = argv[1];
+	nt_url = getenv("BT_NATS_URL") ? getenv("BT_NATS_URL")
 								   : "nats://127.0.0.1:42231";
 	nats_Open(-1);
-	if (strcmp(bt_phase, "request") == 0)
+	if (strcmp(nt_phase, "request") == 0)
 		return phase_request(argc, argv);
-	if (strcmp(bt_phase, "kv") == 0)
+	if (strcmp(nt_phase, "kv") == 0)
 		phase_kv();
-	else if (strcmp(bt_phase, "row") == 0)
+	else if (strcmp(nt_phase, "row") == 0)
 		phase_row();
-	else if (strcmp(bt_phase, "bad") == 0)
+	else if (strcmp(nt_phase, "bad") == 0)
 		phase_bad();
-	else if (strcmp(bt_phase, "isolation") == 0)
+	else if (strcmp(nt_phase, "isolation") == 0)
 		phase_isolation();
-	else if (strcmp(bt_phase, "pg-down") == 0)
+	else if (strcmp(nt_phase, "pg-down") == 0)
 		phase_pg_down();
-	else if (strcmp(bt_phase, "back") == 0)
+	else if (strcmp(nt_phase, "back") == 0)
 		phase_back();
-	else if (strcmp(bt_phase, "unknown") == 0)
+	else if (strcmp(nt_phase, "unknown") == 0)
 		phase_unknown();
-	else if (strcmp(bt_phase, "timeout") == 0)
+	else if (strcmp(nt_phase, "timeout") == 0)
 		phase_timeout();
-	else if (strcmp(bt_phase, "inflight") == 0)
+	else if (strcmp(nt_phase, "inflight") == 0)
 		phase_inflight(arg);
-	else if (strcmp(bt_phase, "inflight-check") == 0)
+	else if (strcmp(nt_phase, "inflight-check") == 0)
 		phase_inflight_check(arg);
-	else if (strcmp(bt_phase, "limit") == 0)
+	else if (strcmp(nt_phase, "limit") == 0)
 		phase_limit(arg);
-	else if (strcmp(bt_phase, "group-incr") == 0)
+	else if (strcmp(nt_phase, "group-incr") == 0)
 		phase_group_incr(8, arg);
-	else if (strcmp(bt_phase, "group-fail") == 0)
+	else if (strcmp(nt_phase, "group-fail") == 0)
 		phase_group_fail(arg);
-	else if (strcmp(bt_phase, "sql") == 0)
+	else if (strcmp(nt_phase, "sql") == 0)
 		phase_sql();
-	else if (strcmp(bt_phase, "migrate") == 0)
+	else if (strcmp(nt_phase, "migrate") == 0)
 		phase_migrate();
-	else if (strcmp(bt_phase, "migrate-busy") == 0)
+	else if (strcmp(nt_phase, "migrate-busy") == 0)
 		phase_migrate_busy(arg);
 	else
 	{
-		fprintf(stderr, "bridge_test: unknown phase \"%s\"\n", bt_phase);
+		fprintf(stderr, "bridge_test: unknown phase \"%s\"\n", nt_phase);
 		return 2;
 	}
 	nats_Close();
-	printf("# phase %s passed=%d failed=%d\n", bt_phase, bt_passed, bt_failed);
-	return bt_failed > 0;
+	printf("# phase %s passed=%d failed=%d\n", nt_phase, nt_passed, nt_failed);
+	return nt_failed > 0;
 }

@@ -42,41 +42,19 @@ driver=${BT_DRIVER:-$top/tests/bin/bridge_test}
 scale=${BT_WAIT_SCALE:-1}
 export BT_NATS_URL=nats://127.0.0.1:$NATS_PORT
 
-passed=0
-failed=0
+suite=bridge
 bridge_pid=
 stopped_pids=
 work=$(mktemp -d /tmp/bridge_test.XXXXXX)
 chmod 755 "$work"
+source tests/lib/servers.sh
 
 cleanup() {
 	[ -n "$stopped_pids" ] && kill -CONT $stopped_pids 2>/dev/null
 	[ -n "$bridge_pid" ] && kill -KILL "$bridge_pid" 2>/dev/null
-	scripts/nats.sh stop "$work/nats" >/dev/null 2>&1
-	scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1
-	[ -n "${BT_KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
+	servers_stop BT_KEEP
 }
 trap cleanup EXIT
-
-# Finish: print the closing line and exit.
-finish() {
-	echo "bridge: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit $?
-}
-
-# A check made by this script rather than the driver.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $what"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $what"
-	fi
-}
 
 # Run one driver phase and add up its "# phase P passed=N failed=M" line.
 phase() {
@@ -112,20 +90,6 @@ phase_bg_wait() {
 	fi
 	passed=$((passed + $(echo "$line" | sed -E 's/.*passed=([0-9]+).*/\1/')))
 	failed=$((failed + $(echo "$line" | sed -E 's/.*failed=([0-9]+)$/\1/')))
-}
-
-# Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second).
-wait_for() {
-	for _ in $(seq 1 $((${3:-100} * scale))); do
-		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The number of the line after the last one of a file.
-next_line() {
-	if [ -f "$1" ]; then echo $(($(wc -l <"$1") + 1)); else echo 1; fi
 }
 
 # Start the bridge: settings from a config file, the environment and flags.
@@ -284,8 +248,8 @@ migrate_cli_checks() {
 # Build the bridge and the driver (unless given).
 [ -n "${BT_BRIDGE:-}" ] || make -s -C bridge >/dev/null || { echo "bridge: build failed"; make -C bridge; echo "bridge: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
-if [ -z "${BT_DRIVER:-}" ] && { [ ! -x "$driver" ] || [ tests/bridge/bridge_test.c -nt "$driver" ]; }; then
-	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/bridge/bridge_test.c \
+if [ -z "${BT_DRIVER:-}" ] && { [ ! -x "$driver" ] || [ -n "$(find tests/bridge/bridge_test.c tests/lib/nats_test.[ch] -newer "$driver")" ]; }; then
+	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -Itests/lib -o "$driver" tests/bridge/bridge_test.c tests/lib/nats_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "bridge: 0 passed, 1 failed"; exit 1; }
 fi
 if ! ls "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)/extension/plugin_storage.control" >/dev/null 2>&1; then
@@ -301,12 +265,7 @@ check "a bad setting is refused with status 2" bash -c "'$bridge' --pool-size 0 
 check "nats-config refuses an invalid plugin name" bash -c "! '$bridge' nats-config --bridge-password x 'Bad!:pw' >/dev/null 2>&1"
 
 # PostgreSQL, with the extension, the bridge's role and two plugins.
-env=$(scripts/pg-cluster.sh start "$work/pg" "$PG_PORT") || { echo "not ok - PostgreSQL did not start"; failed=1; finish; }
-eval "$env"
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE plugin_storage" &&
-	psql -X -q -v ON_ERROR_STOP=1 -d plugin_storage >/dev/null <<'SQL' || { echo "not ok - database setup failed"; failed=1; finish; }
-CREATE EXTENSION plugin_storage;
-CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
+pg_start "$PG_PORT" <<'SQL'
 SELECT plugin_storage.register_plugin('quote-db');
 SELECT plugin_storage.register_plugin('trivia');
 SELECT plugin_storage.register_plugin('cli');
@@ -332,7 +291,7 @@ mkdir -p "$work/nats"
 		--operator-user ops --operator-password pw-ops quote-db:pw-quote-db trivia:pw-trivia \
 		cli:pw-cli
 } >"$work/nats.conf"
-scripts/nats.sh start "$work/nats" "$NATS_PORT" "$work/nats.conf" || { echo "not ok - nats-server did not start"; failed=1; finish; }
+nats_start "$NATS_PORT" "$work/nats.conf"
 
 echo "max_request_bytes = 200000" >"$work/bridge.conf"
 check "the bridge starts and serves" start_bridge

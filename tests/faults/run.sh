@@ -33,37 +33,17 @@ bridge=$top/bridge/plugin-storage-bridge
 driver=$top/tests/bin/relload
 export NATS_URL=nats://127.0.0.1:$nats_port RL_TIMEOUT_MS=${RL_TIMEOUT_MS:-6000}
 
-passed=0
-failed=0
+suite=faults
 declare -A bridge_pids
 work=$(mktemp -d /tmp/plugin_storage_faults.XXXXXX)
 chmod 755 "$work"
+source tests/lib/servers.sh
 
 cleanup() {
 	for b in "${!bridge_pids[@]}"; do kill -KILL "${bridge_pids[$b]}" 2>/dev/null; done
-	scripts/nats.sh stop "$work/nats" >/dev/null 2>&1
-	scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1
-	[ -n "${FAULTS_KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
+	servers_stop FAULTS_KEEP
 }
 trap cleanup EXIT
-
-finish() {
-	echo "faults: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit $?
-}
-
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $what"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $what"
-	fi
-}
 
 now_ms() { date +%s%3N; }
 
@@ -163,17 +143,11 @@ cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/faults/rell
 
 # PostgreSQL with the extension, the bridge's role and the plugin; nats-server
 # (no authorization: isolation is the bridge suite's business); the bridge.
-env=$(scripts/pg-cluster.sh start "$work/pg" "$pg_port") || { echo "not ok - PostgreSQL did not start"; failed=1; finish; }
-eval "$env"
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE plugin_storage" &&
-	psql -X -q -v ON_ERROR_STOP=1 -d plugin_storage >/dev/null <<'SQL' || { echo "not ok - database setup failed"; failed=1; finish; }
-CREATE EXTENSION plugin_storage;
-CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
+pg_start "$pg_port" <<'SQL'
 SELECT plugin_storage.register_plugin('faults');
 SQL
 export PGDATABASE=plugin_storage # for relload's check
-mkdir -p "$work/nats"
-scripts/nats.sh start "$work/nats" "$nats_port" || { echo "not ok - nats-server did not start"; failed=1; finish; }
+nats_start "$nats_port"
 # Short deadlines, so that stuck requests resolve well within the client's 6 s.
 printf 'request_timeout_ms = 2000\nreconnect_max_ms = 1000\n' >"$work/bridge.conf"
 check "the bridge starts and serves" start_bridge A

@@ -16,224 +16,37 @@
  * (the id the bridge logged), OT_BRIDGE_ID2 (a second bridge's, phase
  * multi), OT_INSPECT=1 if plugin_storage.inspect(text,boolean) exists.  Users
  * follow run.sh's rule: user U has password "pw-U"; "ops" is the operator.
- * Helpers are copied from tests/bridge/bridge_test.c; JSON paths here are
+ * The NATS helpers are in tests/lib/nats_test.c; JSON paths here are
  * separated by '/', since histogram keys ("0.5") contain dots.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <ctype.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 #include <nats/nats.h>
 
-#define OT_TIMEOUT_MS 10000
+#include "nats_test.h"
+
+#define OT_TIMEOUT_MS NT_TIMEOUT_MS
 #define OT_SILENCE_MS 1000 /* how long "no reply" is waited for */
 #define OT_SERVICE "plugin-storage-bridge"
 
-typedef struct Client
-{
-	natsConnection *nc;	   /* the connection */
-	natsSubscription *sub; /* synchronous subscription on inbox.* */
-	char user[64];		   /* NATS user */
-	char inbox[160];	   /* reply prefix: _INBOX.<user>.<nuid> */
-	int seq;			   /* last reply suffix used */
-	pthread_mutex_t mutex; /* protects last_error */
-	char last_error[512];  /* last asynchronous error from nats */
-} Client;
-
-static const char *ot_url;
-static const char *ot_phase;
 static const char *ot_id;
-static int ot_passed;
-static int ot_failed;
 
-/* Record one check's result */
-static bool
-check(bool ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-	{
-		ot_passed++;
-		printf("ok %d - %s: %s\n", ot_passed + ot_failed, ot_phase, what);
-	}
-	else
-	{
-		ot_failed++;
-		printf("not ok %d - %s: %s: ", ot_passed + ot_failed, ot_phase, what);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf("\n");
-	}
-	fflush(stdout);
-	return ok;
-}
-
-/* Sleep for ms milliseconds */
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
-/* nats.c error handler: remember the error, e.g. a permissions violation */
-static void
-client_on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-				void *closure)
-{
-	Client *c = closure;
-	const char *text = NULL;
-
-	(void) sub;
-	natsConnection_GetLastError(nc, &text);
-	pthread_mutex_lock(&c->mutex);
-	snprintf(c->last_error, sizeof(c->last_error), "%s: %s",
-			 natsStatus_GetText(err), text ? text : "");
-	pthread_mutex_unlock(&c->mutex);
-}
-
-/* Copy the last asynchronous error */
-static void
-client_last_error(Client *c, char *buf, size_t size)
-{
-	pthread_mutex_lock(&c->mutex);
-	snprintf(buf, size, "%s", c->last_error);
-	pthread_mutex_unlock(&c->mutex);
-}
-
-/* Connect as a user; NULL if that fails */
-static Client *
-client_open(const char *user)
-{
-	Client *c = calloc(1, sizeof(Client));
-	natsOptions *opts = NULL;
-	char password[96];
-	char wildcard[200];
-	char *nuid = NULL;
-	natsStatus s;
-
-	pthread_mutex_init(&c->mutex, NULL);
-	snprintf(c->user, sizeof(c->user), "%s", user);
-	snprintf(password, sizeof(password), "pw-%s", user);
-	s = natsOptions_Create(&opts);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(opts, ot_url);
-	if (s == NATS_OK)
-		s = natsOptions_SetUserInfo(opts, user, password);
-	if (s == NATS_OK)
-		s = natsOptions_SetErrorHandler(opts, client_on_error, c);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(opts, false);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&c->nc, opts);
-	if (s == NATS_OK)
-		s = natsInbox_Create(&nuid);
-	if (s == NATS_OK)
-	{
-		snprintf(c->inbox, sizeof(c->inbox), "_INBOX.%s.%s", c->user,
-				 nuid + strlen("_INBOX."));
-		snprintf(wildcard, sizeof(wildcard), "%s.*", c->inbox);
-		s = natsConnection_SubscribeSync(&c->sub, c->nc, wildcard);
-	}
-	if (s == NATS_OK)
-		s = natsConnection_Flush(c->nc);
-	natsInbox_Destroy(nuid);
-	natsOptions_Destroy(opts);
-	if (s != NATS_OK)
-	{
-		natsSubscription_Destroy(c->sub);
-		natsConnection_Destroy(c->nc);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* Close a client */
-static void
-client_close(Client *c)
-{
-	if (c == NULL)
-		return;
-	natsSubscription_Destroy(c->sub);
-	natsConnection_Close(c->nc);
-	natsConnection_Destroy(c->nc);
-	pthread_mutex_destroy(&c->mutex);
-	free(c);
-}
-
-/* Publish a request whose replies go to <inbox>.<seq>; return seq */
+/* Publish a request with a string payload and flush; return its seq */
 static int
-client_send(Client *c, const char *subject, const char *data)
+send_flushed(Client *c, const char *subject, const char *data)
 {
-	char reply[200];
+	int seq = client_send(c, subject, data, (int) strlen(data));
 
-	snprintf(reply, sizeof(reply), "%s.%d", c->inbox, ++c->seq);
-	natsConnection_PublishRequest(c->nc, subject, reply, data,
-								  (int) strlen(data));
 	natsConnection_Flush(c->nc);
-	return c->seq;
-}
-
-/* Wait for a reply with this seq until the deadline; text or NULL */
-static char *
-client_receive(Client *c, int want, int64_t until)
-{
-	for (;;)
-	{
-		natsMsg *msg = NULL;
-		int64_t left = until - nats_Now();
-		const char *dot;
-		char *text;
-
-		if (left <= 0 ||
-			natsSubscription_NextMsg(&msg, c->sub, left) != NATS_OK)
-			return NULL;
-		dot = strrchr(natsMsg_GetSubject(msg), '.');
-		text =
-			strndup(natsMsg_GetData(msg), (size_t) natsMsg_GetDataLength(msg));
-		if (dot && atoi(dot + 1) == want)
-		{
-			natsMsg_Destroy(msg);
-			return text;
-		}
-		free(text); /* a late reply to an earlier request */
-		natsMsg_Destroy(msg);
-	}
-}
-
-/* Send a request and wait for its reply text (malloc'd), NULL on timeout */
-static char *
-request_raw(Client *c, const char *subject, const char *data, int timeout_ms)
-{
-	int want = client_send(c, subject, data);
-
-	return client_receive(c, want, nats_Now() + timeout_ms);
-}
-
-/* Send a request, parse the reply; its text in *text if asked */
-static json_object *
-req(Client *c, const char *subject, const char *payload, char **text)
-{
-	char *t = request_raw(c, subject, payload, OT_TIMEOUT_MS);
-	json_object *r = t ? json_tokener_parse(t) : NULL;
-
-	if (text)
-		*text = t;
-	else
-		free(t);
-	return r;
+	return seq;
 }
 
 /* Send one request and collect every reply for wait_ms; return how many */
@@ -241,12 +54,12 @@ static int
 scatter(Client *c, const char *subject, const char *payload, int wait_ms,
 		json_object **out, int max)
 {
-	int want = client_send(c, subject, payload);
+	int want = send_flushed(c, subject, payload);
 	int64_t until = nats_Now() + wait_ms;
 	int n = 0;
 	char *t;
 
-	while ((t = client_receive(c, want, until)) != NULL)
+	while ((t = client_wait(c, want, until)) != NULL)
 	{
 		if (n < max)
 			out[n] = json_tokener_parse(t);
@@ -254,25 +67,6 @@ scatter(Client *c, const char *subject, const char *payload, int wait_ms,
 		free(t);
 	}
 	return n;
-}
-
-/* Follow a '/'-separated path (object keys, or array indexes) */
-static json_object *
-jget(json_object *o, const char *path)
-{
-	char buf[256];
-	char *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *k = strtok_r(buf, "/", &save); k && o;
-		 k = strtok_r(NULL, "/", &save))
-	{
-		if (json_object_is_type(o, json_type_array))
-			o = json_object_array_get_idx(o, (size_t) atoi(k));
-		else if (!json_object_object_get_ex(o, k, &o))
-			return NULL;
-	}
-	return o;
 }
 
 /* Tell whether a path exists (even holding null) */
@@ -293,16 +87,6 @@ jhas(json_object *o, const char *path)
 		   json_object_object_get_ex(o, slash ? slash + 1 : path, NULL);
 }
 
-/* String at a path, or NULL */
-static const char *
-jstr(json_object *o, const char *path)
-{
-	json_object *v = jget(o, path);
-
-	return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-													: NULL;
-}
-
 /* String at a path, or "" */
 static const char *
 jstr0(json_object *o, const char *path)
@@ -320,16 +104,6 @@ jint(json_object *o, const char *path)
 
 	return json_object_is_type(v, json_type_int) ? json_object_get_int64(v)
 												 : -1;
-}
-
-/* Tell whether a path holds the given boolean */
-static bool
-jbool(json_object *o, const char *path, bool want)
-{
-	json_object *v = jget(o, path);
-
-	return json_object_is_type(v, json_type_boolean) &&
-		   json_object_get_boolean(v) == want;
 }
 
 /* Tell whether a path holds a number (int or double) */
@@ -383,32 +157,12 @@ valid_id(const char *id)
 	return true;
 }
 
-/* Check that the client got an async permissions violation mentioning what */
-static void
-expect_violation(Client *c, const char *what, const char *contains)
-{
-	char err[512] = "";
-
-	for (int i = 0; i < 20; i++)
-	{
-		client_last_error(c, err, sizeof(err));
-		if (strstr(err, contains))
-			break;
-		sleep_ms(100);
-	}
-	check(strstr(err, "Permissions Violation") && strstr(err, contains), what,
-		  "last error \"%s\"", err);
-	pthread_mutex_lock(&c->mutex);
-	c->last_error[0] = '\0';
-	pthread_mutex_unlock(&c->mutex);
-}
-
 /* A request that must get no reply (and, for a plugin, a violation) */
 static void
 expect_silence(Client *c, const char *subject, const char *violation,
 			   const char *what)
 {
-	char *t = request_raw(c, subject, "", OT_SILENCE_MS);
+	char *t = request_raw(c, subject, "", 0, OT_SILENCE_MS);
 
 	check(t == NULL, what, "got %s", t);
 	free(t);
@@ -520,7 +274,7 @@ phase_srv(void)
 	static const char *const types[] = {"io.nats.micro.v1.ping_response",
 										"io.nats.micro.v1.info_response",
 										"io.nats.micro.v1.stats_response"};
-	Client *o = client_open("ops");
+	Client *o = client_open("ops", NULL);
 	char subject[200];
 
 	if (!check(o != NULL, "operator connects", "connect failed"))
@@ -605,8 +359,8 @@ histogram_ok(json_object *s, int64_t requests)
 static void
 phase_stats(void)
 {
-	Client *o = client_open("ops");
-	Client *tv = client_open("trivia");
+	Client *o = client_open("ops", NULL);
+	Client *tv = client_open("trivia", NULL);
 	json_object *r;
 	json_object *all;
 	json_object *srv;
@@ -762,8 +516,8 @@ received(Client *o)
 static void
 phase_events(void)
 {
-	Client *o = client_open("ops");
-	Client *q = client_open("quote-db");
+	Client *o = client_open("ops", NULL);
+	Client *q = client_open("quote-db", NULL);
 	natsSubscription *sub = NULL;
 	char subject[256];
 	json_object *r;
@@ -895,7 +649,7 @@ phase_limits(void)
 	static const char *const subjects[] = {
 		"db.kv.p1.get",	  "db.kv.p2.get", "db.kv.p3.get", "db.kv.p4.get",
 		"db.kv.p1.bogus", "db.nosuch.p1", "db.kv.p1"};
-	Client *o = client_open("ops");
+	Client *o = client_open("ops", NULL);
 	natsSubscription *sub = NULL;
 	json_object *r;
 	char *t;
@@ -939,7 +693,7 @@ phase_limits(void)
 
 	/* a burst of 30 errors against event_rate_limit 3 */
 	for (int i = 0; i < 30; i++)
-		client_send(o, "db.kv.p1.get", "{\"key\":\"a\"}");
+		send_flushed(o, "db.kv.p1.get", "{\"key\":\"a\"}");
 	sleep_ms(200);
 	r = settled_stats(o);
 	events = jint(r, "totals/events/error");
@@ -1001,8 +755,8 @@ check_inspect(Client *o)
 static void
 phase_perm(void)
 {
-	Client *o = client_open("ops");
-	Client *q = client_open("quote-db");
+	Client *o = client_open("ops", NULL);
+	Client *q = client_open("quote-db", NULL);
 	natsSubscription *sub = NULL;
 	json_object *r;
 	char *t;
@@ -1072,7 +826,7 @@ static void
 phase_multi(void)
 {
 	const char *id2 = getenv("OT_BRIDGE_ID2");
-	Client *o = client_open("ops");
+	Client *o = client_open("ops", NULL);
 	json_object *r[4] = {NULL};
 	char subject[200];
 	int n;
@@ -1127,13 +881,14 @@ tool_request(int argc, char **argv)
 		fprintf(stderr, "usage: obs_test request USER SUBJECT [PAYLOAD]\n");
 		return 2;
 	}
-	c = client_open(argv[2]);
+	c = client_open(argv[2], NULL);
 	if (c == NULL)
 	{
 		fprintf(stderr, "obs_test: cannot connect as %s\n", argv[2]);
 		return 1;
 	}
-	text = request_raw(c, argv[3], argc > 4 ? argv[4] : "", OT_TIMEOUT_MS);
+	text = request_raw(c, argv[3], argc > 4 ? argv[4] : "",
+					   argc > 4 ? (int) strlen(argv[4]) : 0, OT_TIMEOUT_MS);
 	if (text)
 		printf("%s\n", text);
 	else
@@ -1153,33 +908,34 @@ main(int argc, char **argv)
 				"usage: obs_test srv|stats|events|limits|perm|multi\n");
 		return 2;
 	}
-	ot_phase = argv[1];
-	ot_url = getenv("OT_NATS_URL") ? getenv("OT_NATS_URL")
+	nt_phase = argv[1];
+	nt_url = getenv("OT_NATS_URL") ? getenv("OT_NATS_URL")
 								   : "nats://127.0.0.1:42237";
+	nt_json_sep = "/";
 	ot_id = getenv("OT_BRIDGE_ID") ? getenv("OT_BRIDGE_ID") : "";
 	nats_Open(-1);
-	if (strcmp(ot_phase, "request") == 0)
+	if (strcmp(nt_phase, "request") == 0)
 		return tool_request(argc, argv);
 	check(valid_id(ot_id), "the bridge logged an id of 22 [0-9A-Z]",
 		  "OT_BRIDGE_ID=\"%s\"", ot_id);
-	if (strcmp(ot_phase, "srv") == 0)
+	if (strcmp(nt_phase, "srv") == 0)
 		phase_srv();
-	else if (strcmp(ot_phase, "stats") == 0)
+	else if (strcmp(nt_phase, "stats") == 0)
 		phase_stats();
-	else if (strcmp(ot_phase, "events") == 0)
+	else if (strcmp(nt_phase, "events") == 0)
 		phase_events();
-	else if (strcmp(ot_phase, "limits") == 0)
+	else if (strcmp(nt_phase, "limits") == 0)
 		phase_limits();
-	else if (strcmp(ot_phase, "perm") == 0)
+	else if (strcmp(nt_phase, "perm") == 0)
 		phase_perm();
-	else if (strcmp(ot_phase, "multi") == 0)
+	else if (strcmp(nt_phase, "multi") == 0)
 		phase_multi();
 	else
 	{
-		fprintf(stderr, "obs_test: unknown phase \"%s\"\n", ot_phase);
+		fprintf(stderr, "obs_test: unknown phase \"%s\"\n", nt_phase);
 		return 2;
 	}
 	nats_Close();
-	printf("# phase %s passed=%d failed=%d\n", ot_phase, ot_passed, ot_failed);
-	return ot_failed > 0;
+	printf("# phase %s passed=%d failed=%d\n", nt_phase, nt_passed, nt_failed);
+	return nt_failed > 0;
 }

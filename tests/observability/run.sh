@@ -32,41 +32,19 @@ driver=$top/tests/bin/obs_test
 export OT_NATS_URL=nats://127.0.0.1:$NATS_PORT
 metrics_url=http://127.0.0.1:$HTTP_PORT/metrics
 
-passed=0
-failed=0
+suite=observability
 bridge_pid=
 bridge2_pid=
 work=$(mktemp -d /tmp/observability_test.XXXXXX)
 chmod 755 "$work"
+source tests/lib/servers.sh
 
 cleanup() {
 	[ -n "$bridge_pid" ] && kill -KILL "$bridge_pid" 2>/dev/null
 	[ -n "$bridge2_pid" ] && kill -KILL "$bridge2_pid" 2>/dev/null
-	scripts/nats.sh stop "$work/nats" >/dev/null 2>&1
-	scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1
-	[ -n "${OT_KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
+	servers_stop OT_KEEP
 }
 trap cleanup EXIT
-
-# Finish: print the closing line and exit.
-finish() {
-	echo "observability: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit $?
-}
-
-# A check made by this script rather than the driver.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $what"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $what"
-	fi
-}
 
 # Add up a "# phase P passed=N failed=M" line from a command's output.
 tally() {
@@ -86,20 +64,6 @@ tally() {
 
 # Run one driver phase.
 phase() { tally "$1" "$driver" "$@"; }
-
-# Wait until a file holds a pattern after its line $4 (at most $3 tenths of a second).
-wait_for() {
-	for _ in $(seq 1 "${3:-100}"); do
-		tail -n +"${4:-1}" "$1" 2>/dev/null | grep -q -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The number of the line after the last one of a file.
-next_line() {
-	if [ -f "$1" ]; then echo $(($(wc -l <"$1") + 1)); else echo 1; fi
-}
 
 # Start a bridge with config file $1, log $2; set $started_pid and $started_id.
 start_bridge() {
@@ -129,8 +93,8 @@ http_status() {
 # Build the bridge and the driver.
 make -s -C bridge >/dev/null || { echo "observability: build failed"; make -C bridge; echo "observability: 0 passed, 1 failed"; exit 1; }
 mkdir -p tests/bin
-if [ ! -x "$driver" ] || [ tests/observability/obs_test.c -nt "$driver" ]; then
-	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/observability/obs_test.c \
+if [ ! -x "$driver" ] || [ -n "$(find tests/observability/obs_test.c tests/lib/nats_test.[ch] -newer "$driver")" ]; then
+	cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -Itests/lib -o "$driver" tests/observability/obs_test.c tests/lib/nats_test.c \
 		$(pkg-config --cflags --libs libnats json-c) || { echo "observability: 0 passed, 1 failed"; exit 1; }
 fi
 sharedir=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --sharedir)
@@ -154,12 +118,7 @@ check "nats-config denies plugins db.events, db.stats and db.inspect" \
 	test "$(grep -cF 'deny: ["db.events.>", "db.stats.>", "db.inspect.>"]' "$work/nats.conf")" -eq 2
 
 # PostgreSQL, with the extension, the bridge's role, two plugins and a slow trigger.
-env=$(scripts/pg-cluster.sh start "$work/pg" "$PG_PORT") || { echo "not ok - PostgreSQL did not start"; failed=1; finish; }
-eval "$env"
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE plugin_storage" &&
-	psql -X -q -v ON_ERROR_STOP=1 -d plugin_storage >/dev/null <<'SQL' || { echo "not ok - database setup failed"; failed=1; finish; }
-CREATE EXTENSION plugin_storage;
-CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
+pg_start "$PG_PORT" <<'SQL'
 SELECT plugin_storage.register_plugin('quote-db');
 SELECT plugin_storage.register_plugin('trivia');
 CREATE FUNCTION public.ot_slow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -181,8 +140,7 @@ OT_INSPECT=0
 export OT_INSPECT
 echo "# plugin_storage.inspect(text,boolean) present: $OT_INSPECT"
 
-mkdir -p "$work/nats"
-scripts/nats.sh start "$work/nats" "$NATS_PORT" "$work/nats.conf" || { echo "not ok - nats-server did not start"; failed=1; finish; }
+nats_start "$NATS_PORT" "$work/nats.conf"
 
 printf 'slow_request_ms = 200\nmetrics_listen = 127.0.0.1:%s\n' "$HTTP_PORT" >"$work/bridge.conf"
 check "the bridge starts and serves" start_bridge "$work/bridge.conf" "$work/bridge.log"

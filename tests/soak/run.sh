@@ -25,39 +25,19 @@ bridge=$top/bridge/plugin-storage-bridge
 driver=$top/tests/bin/relload
 export NATS_URL=nats://127.0.0.1:$nats_port RL_PLUGINS=$plugins RL_TIMEOUT_MS=${RL_TIMEOUT_MS:-10000}
 
-passed=0
-failed=0
+suite=soak
 bridge_pid=
 watch_pid=
 work=$(mktemp -d /tmp/plugin_storage_soak.XXXXXX)
 chmod 755 "$work"
+source tests/lib/servers.sh
 
 cleanup() {
 	[ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
 	[ -n "$bridge_pid" ] && kill -KILL "$bridge_pid" 2>/dev/null
-	scripts/nats.sh stop "$work/nats" >/dev/null 2>&1
-	scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1
-	[ -n "${SOAK_KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
+	servers_stop SOAK_KEEP
 }
 trap cleanup EXIT
-
-finish() {
-	echo "soak: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit $?
-}
-
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $what"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $what"
-	fi
-}
 
 # Expired keys the sweeper has left for more than 5 s, over every plugin.
 unswept() {
@@ -71,13 +51,8 @@ cc -std=c11 -Wall -Wextra -Werror -O1 -g -pthread -o "$driver" tests/faults/rell
 
 # PostgreSQL (sweeper every second), the plugins soak-0.. with a row table
 # "items" of 100 rows each, nats-server, the bridge.
-env=$(PS_SWEEP_INTERVAL=1s scripts/pg-cluster.sh start "$work/pg" "$pg_port") || { echo "not ok - PostgreSQL did not start"; failed=1; finish; }
-eval "$env"
 export PGDATABASE=plugin_storage
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE plugin_storage" &&
-	psql -X -q -v ON_ERROR_STOP=1 -v plugins="$plugins" >/dev/null <<'SQL' || { echo "not ok - database setup failed"; failed=1; finish; }
-CREATE EXTENSION plugin_storage;
-CREATE ROLE bridge LOGIN IN ROLE plugin_storage_bridge;
+PS_SWEEP_INTERVAL=1s pg_start "$pg_port" -v plugins="$plugins" <<'SQL'
 SELECT plugin_storage.register_plugin('soak-' || i) FROM generate_series(0, :plugins - 1) i;
 SELECT count(*) FILTER (WHERE (plugin_storage.plugin_row('soak-' || i, 'define',
 	'{"table": "items", "columns": {"id": "integer", "grp": "integer", "n": "bigint", "note": "text"},
@@ -99,8 +74,7 @@ BEGIN
 	RETURN total;
 END $$;
 SQL
-mkdir -p "$work/nats"
-scripts/nats.sh start "$work/nats" "$nats_port" || { echo "not ok - nats-server did not start"; failed=1; finish; }
+nats_start "$nats_port"
 PGUSER=bridge "$bridge" >"$work/bridge.log" 2>&1 &
 bridge_pid=$!
 for _ in $(seq 1 100); do grep -q '"msg":"serving"' "$work/bridge.log" && break; sleep 0.1; done
