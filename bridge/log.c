@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "ident.h"
 #include "log.h"
 
 static atomic_int log_level = LL_INFO;
@@ -22,20 +23,6 @@ static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const log_level_names[] = {"debug", "info", "warn",
 											  "error"};
-
-/* Format the wall clock as an ISO 8601 UTC timestamp with milliseconds */
-static void
-LogTimestamp(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	size_t len;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	len = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
-}
 
 /* A JSON number with three decimals (json-c would print 17 digits) */
 json_object *
@@ -57,7 +44,7 @@ log_write(LogLevel level, const char *msg, const LogField *fields)
 
 	if (!log_enabled(level))
 		return;
-	LogTimestamp(ts, sizeof(ts));
+	ident_format_time(ts, sizeof(ts));
 	line = json_object_new_object();
 	json_object_object_add(line, "ts", json_object_new_string(ts));
 	json_object_object_add(line, "level",

@@ -79,3 +79,56 @@ PsJsonInt(const JsonbValue *v, const char *field, int64 min, int64 max,
 	*out = val;
 	return true;
 }
+
+/*
+ * Read a request object's top-level fields named names[0..n): out[i] gets
+ * field i's value, or NULL where it is absent or JSON null; *present (if
+ * not NULL) gets a bit per field given, null or not.  A request that is not
+ * an object is invalid_request with not_object as message; an unknown field
+ * is invalid_request naming it, followed by unknown_hint ("" for none).
+ */
+bool
+PsJsonReadFields(Jsonb *request, const char *const *names, int n,
+				 JsonbValue **out, uint32 *present, const char *not_object,
+				 const char *unknown_hint, PsError *err)
+{
+	JsonbIterator *it;
+	JsonbValue k;
+	JsonbValue v;
+	JsonbIteratorToken tok;
+
+	Assert(n <= 32);
+	if (request == NULL || !JB_ROOT_IS_OBJECT(request))
+	{
+		PsSetError(err, "invalid_request", "%s", not_object);
+		return false;
+	}
+	it = JsonbIteratorInit(&request->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		int i;
+
+		if (tok != WJB_KEY)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strlen(names[i]) == (size_t) k.val.string.len &&
+				memcmp(names[i], k.val.string.val, k.val.string.len) == 0)
+				break;
+		if (i == n)
+		{
+			PsSetError(err, "invalid_request", "unknown field \"%.*s\"%s",
+					   Min(k.val.string.len, 64), k.val.string.val,
+					   unknown_hint);
+			return false;
+		}
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		if (present != NULL)
+			*present |= 1u << i;
+		if (v.type == jbvNull)
+			continue;
+		out[i] = palloc(sizeof(JsonbValue));
+		*out[i] = v;
+	}
+	return true;
+}

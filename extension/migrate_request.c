@@ -341,52 +341,6 @@ PsFindAction(const JsonbValue *v, PsError *err)
 	return NULL;
 }
 
-/* Collect the request's top-level fields; refuse unknown ones */
-static bool
-PsCollectFields(Jsonb *request, JsonbValue **field, uint32 *present,
-				PsError *err)
-{
-	JsonbIterator *it;
-	JsonbValue k;
-	JsonbValue v;
-	JsonbIteratorToken tok;
-
-	if (request == NULL || !JB_ROOT_IS_OBJECT(request))
-	{
-		PsSetError(err, "invalid_request",
-				   "the request must be a JSON object");
-		return false;
-	}
-	it = JsonbIteratorInit(&request->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		int f = -1;
-
-		if (tok != WJB_KEY)
-			continue;
-		for (int i = 0; i < PS_MF_NFIELDS; i++)
-			if ((int) strlen(ps_migrate_fields[i]) == k.val.string.len &&
-				memcmp(ps_migrate_fields[i], k.val.string.val,
-					   k.val.string.len) == 0)
-				f = i;
-		if (f < 0)
-		{
-			PsSetError(err, "invalid_request", "unknown field \"%.*s\"",
-					   Min(k.val.string.len, 64), k.val.string.val);
-			return false;
-		}
-		tok = JsonbIteratorNext(&it, &v, true);
-		Assert(tok == WJB_VALUE);
-		*present |= 1u << f;
-		if (v.type != jbvNull)
-		{
-			field[f] = palloc(sizeof(JsonbValue));
-			*field[f] = v;
-		}
-	}
-	return true;
-}
-
 /* Read the options: dry_run, target, lock_timeout_ms, applied_by */
 static bool
 PsReadOptions(JsonbValue **field, PsMigrateRequest *req, PsError *err)
@@ -433,7 +387,9 @@ PsMigrateParseRequest(Jsonb *request, PsMigrateRequest *req, PsError *err)
 	uint32 missing;
 
 	memset(req, 0, sizeof(*req));
-	if (!PsCollectFields(request, field, &present, err))
+	if (!PsJsonReadFields(request, ps_migrate_fields, PS_MF_NFIELDS, field,
+						  &present, "the request must be a JSON object", "",
+						  err))
 		return false;
 	if ((spec = PsFindAction(field[PS_MF_ACTION], err)) == NULL)
 		return false;

@@ -160,6 +160,10 @@ extern void PsSandboxInit(void);
 extern const char *PsJsonTypeName(const JsonbValue *v);
 extern bool PsJsonInt(const JsonbValue *v, const char *field, int64 min,
 					  int64 max, int64 *out, PsError *err);
+extern bool PsJsonReadFields(Jsonb *request, const char *const *names, int n,
+							 JsonbValue **out, uint32 *present,
+							 const char *not_object, const char *unknown_hint,
+							 PsError *err);
 
 /* json_reply.c: a small builder over pushJsonbValue */
 typedef struct PsReply

@@ -35,51 +35,6 @@ static const char *const ps_sql_fields[PS_SF_NFIELDS] = {
 	[PS_SF_EXPLAIN] = "explain",
 };
 
-/* Read the request's fields into f (NULL where absent or null) */
-static bool
-PsSqlReadFields(Jsonb *request, JsonbValue **f, PsError *err)
-{
-	JsonbIterator *it;
-	JsonbValue k;
-	JsonbValue v;
-	JsonbIteratorToken tok;
-
-	if (request == NULL || !JB_ROOT_IS_OBJECT(request))
-	{
-		PsSetError(err, "invalid_request",
-				   "the request must be a JSON object with a \"query\"");
-		return false;
-	}
-	it = JsonbIteratorInit(&request->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		int i;
-
-		if (tok != WJB_KEY)
-			continue;
-		for (i = 0; i < PS_SF_NFIELDS; i++)
-			if (strlen(ps_sql_fields[i]) == (size_t) k.val.string.len &&
-				memcmp(ps_sql_fields[i], k.val.string.val, k.val.string.len) ==
-					0)
-				break;
-		if (i == PS_SF_NFIELDS)
-		{
-			PsSetError(err, "invalid_request",
-					   "unknown field \"%.*s\": a SQL request takes query, "
-					   "params, max_rows, timeout_ms, allow_write and explain",
-					   Min(k.val.string.len, 64), k.val.string.val);
-			return false;
-		}
-		tok = JsonbIteratorNext(&it, &v, true);
-		Assert(tok == WJB_VALUE);
-		if (v.type == jbvNull)
-			continue;
-		f[i] = palloc(sizeof(JsonbValue));
-		*f[i] = v;
-	}
-	return true;
-}
-
 /* Read an optional boolean field */
 static bool
 PsSqlBool(JsonbValue *v, PsSqlField field, bool *out, PsError *err)
@@ -133,7 +88,11 @@ PsSqlParseRequest(PsPlugin *p, Jsonb *request, PsSqlRequest *req, PsError *err)
 	JsonbValue *q;
 
 	memset(req, 0, sizeof(*req));
-	if (!PsSqlReadFields(request, f, err))
+	if (!PsJsonReadFields(request, ps_sql_fields, PS_SF_NFIELDS, f, NULL,
+						  "the request must be a JSON object with a \"query\"",
+						  ": a SQL request takes query, params, max_rows, "
+						  "timeout_ms, allow_write and explain",
+						  err))
 		return false;
 	q = f[PS_SF_QUERY];
 	if (q == NULL || q->type != jbvString)
