@@ -144,23 +144,27 @@ PsInspectTables(PsInspectArg *a, PsReply *r)
 static void
 PsInspectKv(PsInspectArg *a, PsReply *r)
 {
-	char *kv = quote_qualified_identifier(a->plugin->schema, PS_KV_TABLE);
-	Jsonb *j = PsInspectJsonb(
+	Oid types[1] = {OIDOID};
+	Datum values[1];
+	Jsonb *j;
+
+	/* one pass over the table: the totals are the collections' sums */
+	values[0] =
+		ObjectIdGetDatum(get_relname_relid(PS_KV_TABLE, a->plugin->nspid));
+	j = PsInspectJsonb(
 		psprintf(
 			"SELECT jsonb_build_object("
-			"'keys', count(*) FILTER (WHERE expires_at IS NULL OR "
-			"expires_at > now()), "
-			"'expired_unswept', count(*) FILTER (WHERE expires_at <= now()), "
-			"'total_bytes', pg_total_relation_size('%s'::regclass), "
-			"'collections', coalesce((SELECT jsonb_agg(jsonb_build_object("
+			"'keys', coalesce(sum(live), 0), "
+			"'expired_unswept', coalesce(sum(expired), 0), "
+			"'total_bytes', pg_total_relation_size($1), "
+			"'collections', coalesce(jsonb_agg(jsonb_build_object("
 			"'collection', collection, 'keys', live, 'expired_unswept', "
-			"expired) ORDER BY collection) FROM (SELECT collection, "
+			"expired) ORDER BY collection), '[]')) FROM (SELECT collection, "
 			"count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) "
 			"AS live, count(*) FILTER (WHERE expires_at <= now()) AS expired "
-			"FROM %s GROUP BY collection) g), '[]')) FROM %s",
-			kv, kv, kv),
-		0, NULL, NULL);
-
+			"FROM %s GROUP BY collection) g",
+			quote_qualified_identifier(a->plugin->schema, PS_KV_TABLE)),
+		1, types, values);
 	PsReplyJsonb(r, "kv", j);
 }
 
