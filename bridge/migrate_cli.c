@@ -324,6 +324,27 @@ MigrateDefaultAppliedBy(void)
 	return out;
 }
 
+/* The migrations of a directory as the request's "migrations" array */
+static json_object *
+MigrateList(const MigrationSet *set)
+{
+	json_object *list = json_object_new_array();
+
+	for (int i = 0; i < set->count; i++)
+	{
+		const Migration *m = &set->items[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "version",
+							   json_object_new_string(m->version));
+		json_object_object_add(o, "up", json_object_new_string(m->up));
+		if (m->down)
+			json_object_object_add(o, "down", json_object_new_string(m->down));
+		json_object_array_add(list, o);
+	}
+	return list;
+}
+
 /* Build the request for the action the arguments ask for */
 static json_object *
 MigrateRequest(const MigrateArgs *a, const MigrationSet *set)
@@ -339,26 +360,15 @@ MigrateRequest(const MigrateArgs *a, const MigrationSet *set)
 							   json_object_new_string(a->rollback));
 	if (a->rollback_all) /* a null target: every version */
 		json_object_object_add(req, "target", NULL);
+	/* apply sends the directory; so does --status DIR, for the extension
+	 * to tell which versions are pending and which changed since applied */
+	if (!MigrateRollingBack(a) && (!a->status || a->dir != NULL))
+		json_object_object_add(req, "migrations", MigrateList(set));
 	if (!a->status && !MigrateRollingBack(a))
 	{
-		json_object *list = json_object_new_array();
 		char *by =
 			a->applied_by ? strdup(a->applied_by) : MigrateDefaultAppliedBy();
 
-		for (int i = 0; i < set->count; i++)
-		{
-			const Migration *m = &set->items[i];
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "version",
-								   json_object_new_string(m->version));
-			json_object_object_add(o, "up", json_object_new_string(m->up));
-			if (m->down)
-				json_object_object_add(o, "down",
-									   json_object_new_string(m->down));
-			json_object_array_add(list, o);
-		}
-		json_object_object_add(req, "migrations", list);
 		if (a->target)
 			json_object_object_add(req, "target",
 								   json_object_new_string(a->target));

@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #include "migrate_report.h"
-#include "sha256.h"
 
 #define REPORT_STATEMENT_MAX 2000
 
@@ -240,56 +239,46 @@ migrate_report_rollback(FILE *out, const char *plugin, json_object *reply)
 	RepCurrent(out, reply);
 }
 
-/* Tell whether a status reply lists this version as applied */
+/* Tell whether a version is in a reply's array of versions */
 static bool
-RepApplied(json_object *applied, const char *version)
+RepListed(json_object *list, const char *version)
 {
-	for (size_t i = 0; applied && i < json_object_array_length(applied); i++)
-		if (strcmp(RepVersion(json_object_array_get_idx(applied, i)),
-				   version) == 0)
+	for (size_t i = 0; list && i < json_object_array_length(list); i++)
+		if (strcmp(RepVersion(json_object_array_get_idx(list, i)), version) ==
+			0)
 			return true;
 	return false;
-}
-
-/* Tell whether a local migration's up script differs from the applied one */
-static bool
-RepChanged(const Migration *m, json_object *item)
-{
-	const char *sum = RepStr(item, "checksum");
-	char hex[SHA256_HEX_LEN + 1];
-
-	if (sum == NULL || strlen(sum) != SHA256_HEX_LEN)
-		return false; /* not a SHA-256 we can compare with */
-	sha256_hex(m->up, strlen(m->up), hex);
-	return strcasecmp(hex, sum) != 0;
 }
 
 /*
  * Print the versions of dir not applied, those applied but not in dir, and
  * those whose up script was edited since it was applied (plugin_migrate
- * would refuse them).
+ * would refuse them): the extension compared the checksums and answered
+ * "pending" and "changed", since the request carried dir's migrations.
  */
 static void
-RepCompareLocal(FILE *out, json_object *applied, const MigrationSet *local,
+RepCompareLocal(FILE *out, json_object *reply, const MigrationSet *local,
 				const char *dir)
 {
-	int pending = 0;
+	json_object *applied = RepArray(reply, "applied");
+	json_object *pending = RepArray(reply, "pending");
+	json_object *changed = RepArray(reply, "changed");
+	int npending = 0;
 
 	for (int i = 0; i < local->count; i++)
-		if (!RepApplied(applied, local->items[i].version))
-			fprintf(out, "%s  %s\n", pending++ ? "" : "not applied yet:\n",
+		if (RepListed(pending, local->items[i].version))
+			fprintf(out, "%s  %s\n", npending++ ? "" : "not applied yet:\n",
 					local->items[i].version);
-	if (pending == 0)
+	if (npending == 0)
 		fprintf(out, "every migration in %s is applied\n", dir);
 	for (size_t i = 0; applied && i < json_object_array_length(applied); i++)
 	{
-		json_object *item = json_object_array_get_idx(applied, i);
-		const char *v = RepVersion(item);
+		const char *v = RepVersion(json_object_array_get_idx(applied, i));
 		const Migration *m = migrate_dir_find(local, v);
 
 		if (m == NULL)
 			fprintf(out, "applied but not in %s: %s\n", dir, v);
-		else if (RepChanged(m, item))
+		else if (RepListed(changed, v))
 			fprintf(out,
 					"changed since applied: %s (%s differs from the applied "
 					"script; apply would refuse it)\n",
@@ -329,7 +318,7 @@ migrate_report_status(FILE *out, const char *plugin, json_object *reply,
 	}
 	RepCurrent(out, reply);
 	if (local)
-		RepCompareLocal(out, applied, local, dir);
+		RepCompareLocal(out, reply, local, dir);
 }
 
 /* Print the line of statement holding character pos (1-based), and a caret */
