@@ -192,43 +192,34 @@ PsInspectAsCaller(PsPlugin *p, Jsonb *found)
 {
 	Oid types[2] = {TEXTOID, JSONBOID};
 	Datum values[2];
-	StringInfoData sql;
 	Jsonb *result;
 
-	initStringInfo(&sql);
-	appendStringInfoString(
-		&sql, "SELECT jsonb_build_object('plugin', p.name, 'role', p.role, "
-			  "'schema', p.schema, 'workspace', p.workspace, "
-			  "'created', p.created) || $2 || jsonb_build_object("
-			  "'workspace_kv', CASE WHEN p.workspace IS NOT NULL THEN "
-			  "(SELECT jsonb_build_object('keys', count(*) FILTER (WHERE "
-			  "w.expires_at IS NULL OR w.expires_at > now()), "
-			  "'expired_unswept', count(*) FILTER (WHERE w.expires_at <= "
-			  "now())) FROM plugin_storage.workspace_kv w "
-			  "WHERE w.ns = p.workspace) END)");
-	if (OidIsValid(get_relname_relid(
-			"migrations", get_namespace_oid(PS_EXTENSION_SCHEMA, false))))
-		appendStringInfoString(
-			&sql, " || jsonb_build_object('migrations', coalesce((SELECT "
-				  "jsonb_agg(jsonb_build_object('version', m.version, "
-				  "'applied_at', m.applied_at, 'applied_by', m.applied_by, "
-				  "'duration_ms', m.duration_ms) ORDER BY m.applied_at, "
-				  "m.version) FROM plugin_storage.migrations m "
-				  "WHERE m.plugin = p.name), '[]'))");
-	if (OidIsValid(get_relname_relid(
-			"plugin_limits", get_namespace_oid(PS_EXTENSION_SCHEMA, false))))
-		appendStringInfoString(
-			&sql, " || jsonb_build_object('limits', (SELECT "
-				  "jsonb_strip_nulls(to_jsonb(l) - 'plugin') FROM "
-				  "plugin_storage.plugin_limits l WHERE l.plugin = p.name))");
-	appendStringInfoString(&sql, " FROM plugin_storage.plugins p "
-								 "WHERE p.name = $1");
+	/* the history and the limits are tables of this same install script */
+	static const char sql[] =
+		"SELECT jsonb_build_object('plugin', p.name, 'role', p.role, "
+		"'schema', p.schema, 'workspace', p.workspace, "
+		"'created', p.created) || $2 || jsonb_build_object("
+		"'workspace_kv', CASE WHEN p.workspace IS NOT NULL THEN "
+		"(SELECT jsonb_build_object('keys', count(*) FILTER (WHERE "
+		"w.expires_at IS NULL OR w.expires_at > now()), "
+		"'expired_unswept', count(*) FILTER (WHERE w.expires_at <= "
+		"now())) FROM plugin_storage.workspace_kv w "
+		"WHERE w.ns = p.workspace) END, "
+		"'migrations', coalesce((SELECT "
+		"jsonb_agg(jsonb_build_object('version', m.version, "
+		"'applied_at', m.applied_at, 'applied_by', m.applied_by, "
+		"'duration_ms', m.duration_ms) ORDER BY m.applied_at, "
+		"m.version) FROM plugin_storage.migrations m "
+		"WHERE m.plugin = p.name), '[]'), "
+		"'limits', (SELECT jsonb_strip_nulls(to_jsonb(l) - 'plugin') FROM "
+		"plugin_storage.plugin_limits l WHERE l.plugin = p.name)) "
+		"FROM plugin_storage.plugins p WHERE p.name = $1";
 
 	values[0] = CStringGetTextDatum(p->name);
 	values[1] = JsonbPGetDatum(found);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	result = PsInspectJsonb(sql.data, 2, types, values);
+	result = PsInspectJsonb(sql, 2, types, values);
 	SPI_finish();
 	MemoryContextSwitchTo(ps_inspect_cxt);
 	return result;

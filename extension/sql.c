@@ -156,7 +156,7 @@ PsSqlTranslateError(PsSqlCall *call, PsError *err)
 	if (err->sqlstate != NULL && strcmp(err->sqlstate, "25006") == 0 &&
 		!call->req->allow_write)
 	{
-		err->code = "forbidden";
+		/* the sandbox already answers 25006 as forbidden: say how to write */
 		err->message = psprintf("%s: the request is read-only, set "
 								"\"allow_write\": true to write",
 								err->message);
