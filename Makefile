@@ -21,6 +21,7 @@ OBJS = \
 	extension/json_reply.o \
 	extension/json_request.o \
 	extension/json_datum.o \
+	extension/json_binary.o \
 	extension/kv_sql.o \
 	extension/kv_request.o \
 	extension/kv.o \
@@ -57,7 +58,7 @@ OBJS = \
 DATA = extension/plugin_storage--$(EXTVERSION).sql
 REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation kv_ttl \
 	row_define row_insert row_search row_filters row_update row_aggregate \
-	row_types row_errors row_safety row_memory row_fuzz \
+	row_types row_binary row_errors row_safety row_memory row_fuzz \
 	migrate migrate_errors migrate_safety inspect \
 	sql_query sql_params sql_guardrails sql_explain sandbox
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage

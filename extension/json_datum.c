@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -87,42 +88,69 @@ PsDatumFinish(JsonbParseState **state, JsonbIteratorToken end, JsonbValue *out)
 	PsDatumJsonb(JsonbValueToJsonb(pushJsonbValue(state, end, NULL)), out);
 }
 
-/* Write n as a zero-padded number of width digits; return the end */
+/* "00" to "99": digits are written two at a time */
+static const char ps_digit_pairs[201] =
+	"000102030405060708091011121314151617181920212223242526272829"
+	"303132333435363738394041424344454647484950515253545556575859"
+	"606162636465666768697071727374757677787980818283848586878889"
+	"90919293949596979899";
+
+/* Write n as a zero-padded number of width (even) digits; return the end */
 static char *
 PsDatumDigits(char *p, int n, int width)
 {
-	for (int i = width - 1; i >= 0; i--, n /= 10)
-		p[i] = '0' + n % 10;
+	Assert(width % 2 == 0);
+	for (int i = width - 2; i >= 0; i -= 2, n /= 100)
+		memcpy(p + i, &ps_digit_pairs[(n % 100) * 2], 2);
 	return p + width;
 }
 
+/* The session time zone last seen, and its offset if it has only one */
+static pg_tz *ps_tz_seen = NULL;
+static bool ps_tz_fixed = false;
+static long ps_tz_gmtoff = 0;
+
 /*
- * A timestamptz as JsonEncodeDateTime writes it (XSD: ISO 8601 with T,
- * trailing zeros of the fraction trimmed, the session zone's offset), for
- * years 1 to 9999 without going through the general formatter; anything
- * else goes through JsonEncodeDateTime itself.
+ * timestamp2tm in the session time zone.  A zone with a single offset (UTC,
+ * Etc/GMT-3, '+05:30') needs no pg_localtime() per value: shift by the
+ * offset and break the time down as UTC, which pg_localtime would have
+ * answered too (it is most of timestamp2tm's cost).
  */
-static void
-PsDatumTimestamptz(JsonbValue *out, Datum d)
+static int
+PsTimestampToTm(TimestampTz ts, int *tz, struct pg_tm *tm, fsec_t *fsec)
 {
-	TimestampTz ts = DatumGetTimestampTz(d);
+	if (session_timezone != ps_tz_seen)
+	{
+		ps_tz_fixed = pg_get_timezone_offset(session_timezone, &ps_tz_gmtoff);
+		ps_tz_seen = session_timezone;
+	}
+	if (!ps_tz_fixed)
+		return timestamp2tm(ts, tz, tm, fsec, NULL, NULL);
+	*tz = -ps_tz_gmtoff;
+	return timestamp2tm(ts + ps_tz_gmtoff * USECS_PER_SEC, NULL, tm, fsec,
+						NULL, NULL);
+}
+
+/*
+ * Write a timestamptz into buf (PS_TIMESTAMPTZ_ISO_MAX bytes) as
+ * JsonEncodeDateTime writes it (XSD: ISO 8601 with T, trailing zeros of
+ * the fraction trimmed, the session zone's offset), for years 1 to 9999
+ * without the general formatter; return its length, or -1 for a value out
+ * of that range (infinities, BC, years past 9999).
+ */
+int
+PsTimestamptzIso(char *buf, TimestampTz ts)
+{
 	struct pg_tm tm;
 	fsec_t fsec;
 	int tz;
 	int off;
-	char *buf;
-	char *p;
+	char *p = buf;
 
 	if (TIMESTAMP_NOT_FINITE(ts) ||
-		timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0 || tm.tm_year < 1 ||
+		PsTimestampToTm(ts, &tz, &tm, &fsec) != 0 || tm.tm_year < 1 ||
 		tm.tm_year > 9999)
-	{
-		buf = palloc(MAXDATELEN + 1);
-		JsonEncodeDateTime(buf, d, TIMESTAMPTZOID, NULL);
-		PsDatumString(out, buf, -1);
-		return;
-	}
-	p = buf = palloc(40);
+		return -1;
 	p = PsDatumDigits(p, tm.tm_year, 4);
 	*p++ = '-';
 	p = PsDatumDigits(p, tm.tm_mon, 2);
@@ -152,7 +180,23 @@ PsDatumTimestamptz(JsonbValue *out, Datum d)
 		*p++ = ':';
 		p = PsDatumDigits(p, off % SECS_PER_MINUTE, 2);
 	}
-	PsDatumString(out, buf, p - buf);
+	Assert(p - buf <= PS_TIMESTAMPTZ_ISO_MAX);
+	return p - buf;
+}
+
+/* Make out a timestamptz's JSON string (JsonEncodeDateTime's text) */
+static void
+PsDatumTimestamptz(JsonbValue *out, Datum d)
+{
+	char *buf = palloc(Max(MAXDATELEN + 1, PS_TIMESTAMPTZ_ISO_MAX));
+	int len = PsTimestamptzIso(buf, DatumGetTimestampTz(d));
+
+	if (len < 0)
+	{
+		JsonEncodeDateTime(buf, d, TIMESTAMPTZOID, NULL);
+		len = strlen(buf);
+	}
+	PsDatumString(out, buf, len);
 }
 
 /*

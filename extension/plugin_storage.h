@@ -196,6 +196,48 @@ extern void PsDatumJson(Datum d, bool isnull, Oid basetype, JsonbValue *out);
 extern void PsReplyDatum(PsReply *r, const char *key, Datum d, bool isnull,
 						 Oid basetype);
 extern Size PsJsonStringSize(const char *s, int len);
+
+/* The longest text PsTimestamptzIso writes */
+#define PS_TIMESTAMPTZ_ISO_MAX 40
+extern int PsTimestamptzIso(char *buf, TimestampTz ts);
+
+/* json_binary.c: rows written straight in jsonb's binary format */
+
+/* The keys of objects that all have the same keys (the rows of a result) */
+typedef struct PsJbKeys
+{
+	int n;		   /* distinct keys */
+	int *source;   /* in jsonb key order: the index of each key's value */
+	uint32 *head;  /* object header word, then the keys' JEntries */
+	char *keydata; /* the key strings, concatenated in that order */
+	int keylen;	   /* their length */
+} PsJbKeys;
+
+/* An array of JSON values, serialized as they are added */
+typedef struct PsJbArray
+{
+	StringInfoData data; /* the elements' data, from a 4-byte boundary */
+	JEntry *entries;	 /* each element's JEntry, as the array holds it */
+	int n;				 /* elements */
+	int max;			 /* entries allocated */
+} PsJbArray;
+
+/* A member of a reply object: an array, or a scalar value */
+typedef struct PsJbMember
+{
+	const char *key;  /* its key */
+	PsJbArray *array; /* the array, or NULL */
+	JsonbValue value; /* else the value (a scalar or jbvBinary) */
+} PsJbMember;
+
+extern JEntry PsJbValue(StringInfo buf, const JsonbValue *v);
+extern JEntry PsJbDatum(StringInfo buf, Datum d, bool isnull, Oid basetype);
+extern void PsJbKeysInit(PsJbKeys *k, const char *const *keys, int n);
+extern void PsJbArrayInit(PsJbArray *a);
+extern void PsJbArrayAddRow(PsJbArray *a, const PsJbKeys *k,
+							const Datum *values, const bool *isnull,
+							const Oid *types);
+extern Jsonb *PsJbFinish(PsJbMember *m, int n);
 extern Size PsJsonTextSize(const JsonbValue *v);
 
 /* kv.c, kv_request.c */

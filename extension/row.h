@@ -235,7 +235,7 @@ extern void PsRowRunTo(PsRowSql *s, DestReceiver *dest);
 extern void PsRowUtility(const char *sql);
 
 /* row_reply.c */
-extern DestReceiver *PsRowRowsReceiver(PsReply *r, PsRowOutput *o,
+extern DestReceiver *PsRowRowsReceiver(PsJbArray *rows, PsRowOutput *o,
 									   uint64 limit);
 extern uint64 PsRowRowsReceived(DestReceiver *dest);
 extern void PsRowReplyKey(PsReply *r, const char *key, PsRowCtx *c,

@@ -22,6 +22,7 @@
 
 #include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 #include "utils/snapmgr.h"
 
 /* One key of "sort": a name and its direction */
@@ -122,24 +123,21 @@ PsRowParseSort(PsRowCtx *c, PsRowSortKey **keys, int *n)
 	return true;
 }
 
-/* Order two columns as jsonb orders object keys: shorter first, then bytes */
+/* Order two columns by attribute number */
 static int
-PsRowJsonbKeyOrder(const void *a, const void *b)
+PsRowAttnumOrder(const void *a, const void *b)
 {
-	const char *x = (*(PsRowColumn *const *) a)->name;
-	const char *y = (*(PsRowColumn *const *) b)->name;
-	size_t lx = strlen(x);
-	size_t ly = strlen(y);
+	AttrNumber x = (*(PsRowColumn *const *) a)->attnum;
+	AttrNumber y = (*(PsRowColumn *const *) b)->attnum;
 
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	return memcmp(x, y, lx);
+	return x < y ? -1 : x > y;
 }
 
 /*
  * Write the select list: "fields", or every visible column.  The columns are
- * selected in the order jsonb keeps an object's keys, so building each row's
- * object finds its keys already sorted.
+ * selected once each, in table order: a select list that is the table's
+ * columns in order lets the executor hand over the scanned tuple as it is
+ * (no projection); the reply sorts the keys itself (row_reply.c).
  */
 static bool
 PsRowSelectFields(PsRowCtx *c, PsRowSql *s)
@@ -164,15 +162,16 @@ PsRowSelectFields(PsRowCtx *c, PsRowSql *s)
 		if (!PsRowGetNames(v, "fields", MaxTupleAttributeNumber, &names, &n,
 						   c->err))
 			return false;
-		cols = palloc(sizeof(PsRowColumn *) * n);
+		cols = palloc(sizeof(PsRowColumn *) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 			if ((cols[i] = PsRowFindColumn(c->table, names[i], c->err)) ==
 				NULL)
 				return false;
+		qsort(cols, n, sizeof(PsRowColumn *), PsRowAttnumOrder);
 	}
-	qsort(cols, n, sizeof(PsRowColumn *), PsRowJsonbKeyOrder);
 	for (int i = 0; i < n; i++)
-		PsRowSelectColumn(s, &c->out, cols[i], cols[i]->name);
+		if (i == 0 || cols[i] != cols[i - 1])
+			PsRowSelectColumn(s, &c->out, cols[i], cols[i]->name);
 	return true;
 }
 
@@ -591,34 +590,42 @@ PsRowSearchRun(PsRowCtx *c)
 {
 	uint64 n;
 	uint64 shown;
-	PsReply out;
+	PsJbArray rows;
+	PsJbMember m[4];
+	int nm = 0;
 	DestReceiver *dest;
 	Jsonb *result;
 
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	PsReplyBegin(&out);
-	PsReplyBeginArray(&out, "rows");
-	dest = PsRowRowsReceiver(&out, &c->out, c->limit);
+	PsJbArrayInit(&rows);
+	dest = PsRowRowsReceiver(&rows, &c->out, c->limit);
 	PsRowRunTo(&c->main, dest);
-	PsReplyEndArray(&out);
 	n = PsRowRowsReceived(dest);
 	shown = (c->limit > 0 && n > (uint64) c->limit) ? (uint64) c->limit : n;
+	m[nm++] = (PsJbMember){.key = "rows", .array = &rows};
 	if (c->req->op == PS_ROW_SEARCH)
-		PsReplyInt64(&out, "count", shown);
+		m[nm++] =
+			(PsJbMember){.key = "count",
+						 .value = {.type = jbvNumeric,
+								   .val.numeric = int64_to_numeric(shown)}};
 	if (c->req->op != PS_ROW_SELECT)
-		PsReplyBool(&out, "truncated", n > shown);
+		m[nm++] =
+			(PsJbMember){.key = "truncated",
+						 .value = {.type = jbvBool, .val.boolean = n > shown}};
 	if (c->has_extra)
 	{
 		bool isnull;
 
 		PsRowRun(&c->extra, true, 0);
-		PsReplyInt64(
-			&out, "total",
-			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										SPI_tuptable->tupdesc, 1, &isnull)));
+		m[nm++] = (PsJbMember){
+			.key = "total",
+			.value = {.type = jbvNumeric,
+					  .val.numeric = int64_to_numeric(DatumGetInt64(
+						  SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull)))}};
 	}
-	result = PsReplyFinish(&out);
+	result = PsJbFinish(m, nm);
 	PopActiveSnapshot();
 	return result;
 }

@@ -4,35 +4,40 @@
  *	  Turn result rows into JSON, straight from their datums.
  *
  * Statements select plain columns (t.c), so rows come back as they would to
- * any client, and each datum is pushed into the reply as JSON the way
- * to_jsonb() writes it (json_datum.c, shared with the SQL tier): numbers as
- * numbers (NaN and infinities as strings), timestamps in ISO 8601, jsonb as
- * it is, text[] as an array of strings.  Columns of other types are selected
- * as to_jsonb(t.c) by the statement (PsRowSelectColumn), so they arrive as
- * jsonb.
+ * any client, and each datum becomes JSON the way to_jsonb() writes it
+ * (json_datum.c, shared with the SQL tier): numbers as numbers (NaN and
+ * infinities as strings), timestamps in ISO 8601, jsonb as it is, text[] as
+ * an array of strings.  Columns of other types are selected as to_jsonb(t.c)
+ * by the statement (PsRowSelectColumn), so they arrive as jsonb.
  *
- * Rows of select, search and aggregate go to a DestReceiver that adds each
- * one to the reply as the executor makes it: no copy of the result in
- * SPI_tuptable, and each row's values are read once.  The reply keeps
- * pointers to what is pushed into it until it is finished, so every value
- * is copied into the reply's memory context first.
+ * Rows of select, search and aggregate go to a DestReceiver that writes
+ * each one, as the executor makes it, into the reply's "rows" array in
+ * jsonb's binary form (json_binary.c): no copy of the result in
+ * SPI_tuptable, no tree of JSON values, each row's values read once.  The
+ * keys of a row are the same in every row, so they are sorted and
+ * serialized once, when the receiver starts; a statement may therefore
+ * select its columns in any order (row_read.c selects them in table order,
+ * which lets the executor hand over the scanned tuple without projecting).
  *
  *-------------------------------------------------------------------------
  */
 #include "row.h"
 
 #include "executor/tuptable.h"
+#include "utils/memutils.h"
 
-/* A DestReceiver that adds rows to a reply */
+/* A DestReceiver that adds rows to a jsonb array */
 typedef struct PsRowReceiver
 {
-	DestReceiver pub;  /* the receiver's callbacks */
-	PsReply *reply;	   /* the reply, with its "rows" array open */
-	PsRowOutput *out;  /* JSON keys of the columns */
-	Oid *types;		   /* type of each column, under any domain */
-	uint64 limit;	   /* rows to add (0: all); more are only counted */
-	uint64 received;   /* rows received */
-	MemoryContext cxt; /* the reply's memory context */
+	DestReceiver pub;	/* the receiver's callbacks */
+	PsJbArray *rows;	/* the array */
+	PsRowOutput *out;	/* JSON keys of the columns */
+	PsJbKeys keys;		/* the same, serialized for every row */
+	Oid *types;			/* type of each column, under any domain */
+	uint64 limit;		/* rows to add (0: all); more are only counted */
+	uint64 received;	/* rows received */
+	MemoryContext cxt;	/* where the receiver lives */
+	MemoryContext temp; /* a row's detoasted or converted values */
 } PsRowReceiver;
 
 /* Does a kind need to_jsonb() in the statement to come back as JSON? */
@@ -53,18 +58,22 @@ PsRowResultTypes(TupleDesc desc)
 	return types;
 }
 
-/* Receiver start-up: learn the result's column types */
+/* Receiver start-up: learn the result's column types, serialize the keys */
 static void
 PsRowReceiverStartup(DestReceiver *self, int operation, TupleDesc desc)
 {
 	PsRowReceiver *rr = (PsRowReceiver *) self;
 	MemoryContext old = MemoryContextSwitchTo(rr->cxt);
 
+	Assert(desc->natts == rr->out->n);
 	rr->types = PsRowResultTypes(desc);
+	PsJbKeysInit(&rr->keys, rr->out->keys, rr->out->n);
+	rr->temp = AllocSetContextCreate(rr->cxt, "plugin_storage row values",
+									 ALLOCSET_SMALL_SIZES);
 	MemoryContextSwitchTo(old);
 }
 
-/* Add one row to the reply as an object (past the limit, only count it) */
+/* Add one row to the array as an object (past the limit, only count it) */
 static bool
 PsRowReceiveSlot(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -77,38 +86,47 @@ PsRowReceiveSlot(TupleTableSlot *slot, DestReceiver *self)
 		return true;
 	}
 	rr->received++;
-	old = MemoryContextSwitchTo(rr->cxt);
 	slot_getallattrs(slot);
-	PsReplyBeginObject(rr->reply, NULL);
-	for (int i = 0; i < rr->out->n; i++)
-		PsReplyDatum(rr->reply, rr->out->keys[i], slot->tts_values[i],
-					 slot->tts_isnull[i], rr->types[i]);
-	PsReplyEndObject(rr->reply);
+	old = MemoryContextSwitchTo(rr->temp);
+	PsJbArrayAddRow(rr->rows, &rr->keys, slot->tts_values, slot->tts_isnull,
+					rr->types);
 	MemoryContextSwitchTo(old);
+	MemoryContextReset(rr->temp);
 	return true;
 }
 
-/* Receiver shut-down and destruction: nothing to release */
+/* Receiver shut-down: free what the rows' values needed */
+static void
+PsRowReceiverShutdown(DestReceiver *self)
+{
+	PsRowReceiver *rr = (PsRowReceiver *) self;
+
+	if (rr->temp != NULL)
+		MemoryContextDelete(rr->temp);
+	rr->temp = NULL;
+}
+
+/* Receiver destruction: nothing to release */
 static void
 PsRowReceiverNothing(DestReceiver *self)
 {
 }
 
 /*
- * A receiver that adds up to limit rows (0: all) to r, inside an array the
- * caller has opened, keyed by o's keys; it counts the rows past the limit.
+ * A receiver that adds up to limit rows (0: all) to the array rows, keyed
+ * by o's keys; it counts the rows past the limit.
  */
 DestReceiver *
-PsRowRowsReceiver(PsReply *r, PsRowOutput *o, uint64 limit)
+PsRowRowsReceiver(PsJbArray *rows, PsRowOutput *o, uint64 limit)
 {
 	PsRowReceiver *rr = palloc0(sizeof(PsRowReceiver));
 
 	rr->pub.receiveSlot = PsRowReceiveSlot;
 	rr->pub.rStartup = PsRowReceiverStartup;
-	rr->pub.rShutdown = PsRowReceiverNothing;
+	rr->pub.rShutdown = PsRowReceiverShutdown;
 	rr->pub.rDestroy = PsRowReceiverNothing;
 	rr->pub.mydest = DestNone;
-	rr->reply = r;
+	rr->rows = rows;
 	rr->out = o;
 	rr->limit = limit;
 	rr->cxt = CurrentMemoryContext;
