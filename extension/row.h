@@ -98,16 +98,17 @@ typedef enum PsRowKind
 /* One visible column of a table, from the catalog */
 typedef struct PsRowColumn
 {
-	const char *name;  /* column name */
-	AttrNumber attnum; /* its attribute number */
-	Oid typid;		   /* declared type (maybe a domain) */
-	int32 typmod;	   /* declared typmod */
-	Oid basetype;	   /* the type under any domain */
-	PsRowKind kind;	   /* how values are bound */
-	bool notnull;	   /* NOT NULL */
-	bool hasdefault;   /* has a default, serial or identity */
-	char generated;	   /* attgenerated: not writable if set */
-	char identity;	   /* attidentity: 'a' is not writable */
+	const char *name;	/* column name */
+	const char *quoted; /* quote_identifier(name) */
+	AttrNumber attnum;	/* its attribute number */
+	Oid typid;			/* declared type (maybe a domain) */
+	int32 typmod;		/* declared typmod */
+	Oid basetype;		/* the type under any domain */
+	PsRowKind kind;		/* how values are bound */
+	bool notnull;		/* NOT NULL */
+	bool hasdefault;	/* has a default, serial or identity */
+	char generated;		/* attgenerated: not writable if set */
+	char identity;		/* attidentity: 'a' is not writable */
 } PsRowColumn;
 
 /* An index of a table, from the catalog */
@@ -130,7 +131,8 @@ typedef struct PsRowTable
 	const char *name;				 /* the table's name */
 	char *qualified;				 /* quoted schema.table, for SQL */
 	int ncolumns;					 /* visible columns */
-	PsRowColumn *columns;			 /* in attnum order */
+	PsRowColumn *columns;			 /* in attnum order (read only: kept
+									  * between requests, row_catalog.c) */
 	int npk;						 /* primary key columns, 0 if none */
 	PsRowColumn *pk[INDEX_MAX_KEYS]; /* in key order */
 	PsRowColumn *updated_at;		 /* updated_at timestamptz, or NULL */

@@ -11,8 +11,16 @@
  * also takes in pending invalidations) and read again if it was replaced
  * meanwhile, as RangeVarGetRelid does.  Columns, key and indexes come from
  * the relcache entry, so tables the plugin made itself with SQL work the same
- * as those made by define; nothing is kept between requests, so there is
- * nothing to invalidate.  Columns starting with _ps_ are hidden.
+ * as those made by define.  Columns starting with _ps_ are hidden.
+ *
+ * What is read of a table (its columns with their quoted names, its key) is
+ * kept per backend, by OID, until a relcache invalidation names the table:
+ * quoting every column of every request was a tenth of a search's own
+ * work.  Since the table is locked first, and taking the lock takes in the
+ * invalidations pending, a kept description is never older than the
+ * relation.  A description replaced while a request may still point into it
+ * (a nested call, a DDL in between) is handed to the transaction's memory,
+ * freed when the transaction ends.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,9 +33,30 @@
 #include "catalog/pg_type.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+
+#define PS_ROW_MAX_TABLES 1024
+
+/* A table's description, kept between requests */
+typedef struct PsRowTableEntry
+{
+	Oid relid;				/* hash key */
+	bool valid;				/* no invalidation named the table since */
+	MemoryContext cxt;		/* holds what follows */
+	char *schema;			/* the schema it was read in */
+	char *qualified;		/* quoted schema.table */
+	int ncolumns;			/* visible columns */
+	PsRowColumn *columns;	/* in attnum order */
+	int npk;				/* primary key columns, 0 if none */
+	int pk[INDEX_MAX_KEYS]; /* indexes into columns, in key order */
+	int updated_at;			/* index of updated_at, or -1 */
+} PsRowTableEntry;
+
+static HTAB *ps_row_tables = NULL;
 
 /* How values of a (base) type are bound and answered */
 PsRowKind
@@ -131,7 +160,6 @@ PsRowBaseType(Oid typid)
 static void
 PsRowLoadColumn(PsRowColumn *col, Form_pg_attribute att)
 {
-	col->name = NameStr(att->attname);
 	col->attnum = att->attnum;
 	col->typid = att->atttypid;
 	col->typmod = att->atttypmod;
@@ -143,25 +171,25 @@ PsRowLoadColumn(PsRowColumn *col, Form_pg_attribute att)
 	col->identity = att->attidentity;
 }
 
-/* The visible column with this attribute number, or NULL */
-static PsRowColumn *
-PsRowColumnByAttnum(PsRowTable *t, AttrNumber attnum)
+/* The index in e->columns of the column with this attnum, or -1 */
+static int
+PsRowColumnByAttnum(PsRowTableEntry *e, AttrNumber attnum)
 {
-	for (int i = 0; i < t->ncolumns; i++)
-		if (t->columns[i].attnum == attnum)
-			return &t->columns[i];
-	return NULL;
+	for (int i = 0; i < e->ncolumns; i++)
+		if (e->columns[i].attnum == attnum)
+			return i;
+	return -1;
 }
 
 /* Read the primary key's columns, in key order */
 static void
-PsRowLoadPrimaryKey(PsRowTable *t)
+PsRowLoadPrimaryKey(PsRowTableEntry *e, Relation rel)
 {
-	Oid pkindex = RelationGetPrimaryKeyIndex(t->rel);
+	Oid pkindex = RelationGetPrimaryKeyIndex(rel);
 	HeapTuple tup;
 	Form_pg_index idx;
 
-	t->npk = 0;
+	e->npk = 0;
 	if (!OidIsValid(pkindex))
 		return;
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
@@ -170,32 +198,32 @@ PsRowLoadPrimaryKey(PsRowTable *t)
 	idx = (Form_pg_index) GETSTRUCT(tup);
 	for (int i = 0; i < idx->indnkeyatts; i++)
 	{
-		PsRowColumn *col = PsRowColumnByAttnum(t, idx->indkey.values[i]);
+		int col = PsRowColumnByAttnum(e, idx->indkey.values[i]);
 
 		/* a key over a hidden column is no key the API can use */
-		if (col == NULL)
+		if (col < 0)
 		{
-			t->npk = 0;
+			e->npk = 0;
 			break;
 		}
-		t->pk[t->npk++] = col;
+		e->pk[e->npk++] = col;
 	}
 	ReleaseSysCache(tup);
 }
 
-/* Build the table's description from its open relation */
-static PsRowTable *
-PsRowLoadTable(PsPlugin *p, const char *name, Oid relid)
+/* Read the description of an open relation into e, in e->cxt */
+static void
+PsRowLoadEntry(PsRowTableEntry *e, PsPlugin *p, Relation rel)
 {
-	PsRowTable *t = palloc0(sizeof(PsRowTable));
-	TupleDesc desc;
+	MemoryContext old = MemoryContextSwitchTo(e->cxt);
+	TupleDesc desc = RelationGetDescr(rel);
 
-	t->plugin = p;
-	t->rel = table_open(relid, NoLock);
-	t->name = name;
-	t->qualified = quote_qualified_identifier(p->schema, name);
-	desc = RelationGetDescr(t->rel);
-	t->columns = palloc0(sizeof(PsRowColumn) * Max(desc->natts, 1));
+	e->schema = pstrdup(p->schema);
+	e->qualified =
+		quote_qualified_identifier(p->schema, RelationGetRelationName(rel));
+	e->columns = palloc0(sizeof(PsRowColumn) * Max(desc->natts, 1));
+	e->ncolumns = 0;
+	e->updated_at = -1;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -204,13 +232,126 @@ PsRowLoadTable(PsPlugin *p, const char *name, Oid relid)
 		if (att->attisdropped ||
 			strncmp(NameStr(att->attname), "_ps_", 4) == 0)
 			continue;
-		col = &t->columns[t->ncolumns++];
+		col = &e->columns[e->ncolumns];
 		PsRowLoadColumn(col, att);
+		col->name = pstrdup(NameStr(att->attname));
+		col->quoted = pstrdup(quote_identifier(col->name));
 		if (strcmp(col->name, "updated_at") == 0 &&
 			col->basetype == TIMESTAMPTZOID && col->generated == '\0')
-			t->updated_at = col;
+			e->updated_at = e->ncolumns;
+		e->ncolumns++;
 	}
-	PsRowLoadPrimaryKey(t);
+	PsRowLoadPrimaryKey(e, rel);
+	MemoryContextSwitchTo(old);
+}
+
+/* Relcache invalidation: forget the table named (every table if none) */
+static void
+PsRowTableInvalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	PsRowTableEntry *e;
+
+	if (ps_row_tables == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		e = hash_search(ps_row_tables, &relid, HASH_FIND, NULL);
+		if (e != NULL)
+			e->valid = false;
+		return;
+	}
+	hash_seq_init(&status, ps_row_tables);
+	while ((e = hash_seq_search(&status)) != NULL)
+		e->valid = false;
+}
+
+/* Hand a description to the transaction, which frees it when it ends */
+static void
+PsRowRetireEntry(PsRowTableEntry *e)
+{
+	MemoryContextSetParent(e->cxt, TopTransactionContext);
+	e->cxt = NULL;
+}
+
+/* Start the cache, or empty it when it holds PS_ROW_MAX_TABLES tables */
+static void
+PsRowResetTables(void)
+{
+	HASHCTL ctl;
+
+	if (ps_row_tables != NULL)
+	{
+		HASH_SEQ_STATUS status;
+		PsRowTableEntry *e;
+
+		hash_seq_init(&status, ps_row_tables);
+		while ((e = hash_seq_search(&status)) != NULL)
+			PsRowRetireEntry(e);
+		hash_destroy(ps_row_tables);
+	}
+	else
+		CacheRegisterRelcacheCallback(PsRowTableInvalidate, (Datum) 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(PsRowTableEntry);
+	ctl.hcxt = CacheMemoryContext;
+	ps_row_tables = hash_create("plugin_storage row tables", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* The current description of an open (locked) relation of plugin p */
+static PsRowTableEntry *
+PsRowTableEntryFor(PsPlugin *p, Relation rel)
+{
+	Oid relid = RelationGetRelid(rel);
+	PsRowTableEntry *e;
+	bool found;
+
+	if (ps_row_tables == NULL ||
+		hash_get_num_entries(ps_row_tables) >= PS_ROW_MAX_TABLES)
+		PsRowResetTables();
+	e = hash_search(ps_row_tables, &relid, HASH_ENTER, &found);
+	if (found && e->valid && strcmp(e->schema, p->schema) == 0)
+		return e;
+	if (found)
+		PsRowRetireEntry(e);
+	e->cxt = AllocSetContextCreate(
+		CacheMemoryContext, "plugin_storage row table", ALLOCSET_SMALL_SIZES);
+	/* an invalidation while we read makes the next request read again */
+	e->valid = true;
+	PG_TRY();
+	{
+		PsRowLoadEntry(e, p, rel);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(e->cxt);
+		hash_search(ps_row_tables, &relid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return e;
+}
+
+/* Describe the table from its open relation, through the cache */
+static PsRowTable *
+PsRowLoadTable(PsPlugin *p, const char *name, Oid relid)
+{
+	PsRowTable *t = palloc0(sizeof(PsRowTable));
+	PsRowTableEntry *e;
+
+	t->plugin = p;
+	t->rel = table_open(relid, NoLock);
+	t->name = name;
+	e = PsRowTableEntryFor(p, t->rel);
+	t->qualified = e->qualified;
+	t->ncolumns = e->ncolumns;
+	t->columns = e->columns;
+	t->npk = e->npk;
+	for (int i = 0; i < e->npk; i++)
+		t->pk[i] = &e->columns[e->pk[i]];
+	t->updated_at = e->updated_at >= 0 ? &e->columns[e->updated_at] : NULL;
 	return t;
 }
 

@@ -99,8 +99,8 @@ PsRowSqlCopyArgs(PsRowSql *dst, PsRowSql *src)
 void
 PsRowSqlColumn(PsRowSql *s, PsRowColumn *col)
 {
-	appendStringInfoString(&s->buf, "t.");
-	appendStringInfoString(&s->buf, quote_identifier(col->name));
+	appendBinaryStringInfo(&s->buf, "t.", 2);
+	appendStringInfoString(&s->buf, col->quoted);
 }
 
 /* Add a JSON key for the next result column */

@@ -233,6 +233,6 @@ PsRowCompileOperations(PsRowCtx *c, PsRowSql *s, JsonbValue *ops)
 	}
 	if (c->table->updated_at != NULL && !touched_updated_at)
 		appendStringInfo(&s->buf, ", %s = now()",
-						 quote_identifier(c->table->updated_at->name));
+						 c->table->updated_at->quoted);
 	return true;
 }
