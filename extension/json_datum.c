@@ -95,14 +95,12 @@ static const char ps_digit_pairs[201] =
 	"606162636465666768697071727374757677787980818283848586878889"
 	"90919293949596979899";
 
-/* Write n as a zero-padded number of width (even) digits; return the end */
-static char *
-PsDatumDigits(char *p, int n, int width)
+/* Write n (0 to 99) as two digits; return the end */
+static inline char *
+PsDatumDigits2(char *p, int n)
 {
-	Assert(width % 2 == 0);
-	for (int i = width - 2; i >= 0; i -= 2, n /= 100)
-		memcpy(p + i, &ps_digit_pairs[(n % 100) * 2], 2);
-	return p + width;
+	memcpy(p, &ps_digit_pairs[n * 2], 2);
+	return p + 2;
 }
 
 /* The session time zone last seen, and its offset if it has only one */
@@ -151,34 +149,37 @@ PsTimestamptzIso(char *buf, TimestampTz ts)
 		PsTimestampToTm(ts, &tz, &tm, &fsec) != 0 || tm.tm_year < 1 ||
 		tm.tm_year > 9999)
 		return -1;
-	p = PsDatumDigits(p, tm.tm_year, 4);
+	p = PsDatumDigits2(p, tm.tm_year / 100);
+	p = PsDatumDigits2(p, tm.tm_year % 100);
 	*p++ = '-';
-	p = PsDatumDigits(p, tm.tm_mon, 2);
+	p = PsDatumDigits2(p, tm.tm_mon);
 	*p++ = '-';
-	p = PsDatumDigits(p, tm.tm_mday, 2);
+	p = PsDatumDigits2(p, tm.tm_mday);
 	*p++ = 'T';
-	p = PsDatumDigits(p, tm.tm_hour, 2);
+	p = PsDatumDigits2(p, tm.tm_hour);
 	*p++ = ':';
-	p = PsDatumDigits(p, tm.tm_min, 2);
+	p = PsDatumDigits2(p, tm.tm_min);
 	*p++ = ':';
-	p = PsDatumDigits(p, tm.tm_sec, 2);
+	p = PsDatumDigits2(p, tm.tm_sec);
 	if (fsec != 0)
 	{
 		*p++ = '.';
-		p = PsDatumDigits(p, fsec, 6);
+		p = PsDatumDigits2(p, fsec / 10000);
+		p = PsDatumDigits2(p, (fsec / 100) % 100);
+		p = PsDatumDigits2(p, fsec % 100);
 		while (p[-1] == '0')
 			p--;
 	}
 	off = -tz;
 	*p++ = off < 0 ? '-' : '+';
 	off = Abs(off);
-	p = PsDatumDigits(p, off / SECS_PER_HOUR, 2);
+	p = PsDatumDigits2(p, off / SECS_PER_HOUR);
 	*p++ = ':';
-	p = PsDatumDigits(p, (off / SECS_PER_MINUTE) % MINS_PER_HOUR, 2);
+	p = PsDatumDigits2(p, (off / SECS_PER_MINUTE) % MINS_PER_HOUR);
 	if (off % SECS_PER_MINUTE != 0)
 	{
 		*p++ = ':';
-		p = PsDatumDigits(p, off % SECS_PER_MINUTE, 2);
+		p = PsDatumDigits2(p, off % SECS_PER_MINUTE);
 	}
 	Assert(p - buf <= PS_TIMESTAMPTZ_ISO_MAX);
 	return p - buf;

@@ -107,8 +107,9 @@ PsRowSqlColumn(PsRowSql *s, PsRowColumn *col)
 void
 PsRowOutputAdd(PsRowOutput *o, const char *key)
 {
-	o->keys = o->keys ? repalloc(o->keys, sizeof(char *) * (o->n + 1))
-					  : palloc(sizeof(char *));
+	if (o->keys == NULL || (o->n >= 8 && (o->n & (o->n - 1)) == 0))
+		o->keys = o->keys ? repalloc(o->keys, sizeof(char *) * o->n * 2)
+						  : palloc(sizeof(char *) * 8);
 	o->keys[o->n++] = key;
 }
 
