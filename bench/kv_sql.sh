@@ -22,7 +22,7 @@ keys=${KEYS:-10000}
 . bench/pgbench_lib.sh
 bench_start kv_sql 54341 keys "$keys"
 
-echo "plugin_storage KV through SQL vs hand-written SQL: $(nproc) cores, $clients clients, ${duration}s x $rounds rounds, $keys keys"
+echo "plugin_storage KV through SQL vs hand-written SQL: $(nproc) cores, $clients clients (${THREADS:-$clients} pgbench threads), ${duration}s x $rounds rounds, $keys keys"
 echo "$(pgbench --version), $(uname -r)"
 echo
 printf '| %-4s | %14s | %14s | %7s |\n' op "plain tps" "plugin_kv tps" ratio

@@ -21,9 +21,16 @@ bench_start() {
 		-f "bench/$bench_name/setup.sql" >/dev/null
 }
 
-# Run bench/<name>/$1.sql with pgbench, prepared; print its tps
+# Run bench/<name>/$1.sql with pgbench, prepared; print its tps.  Each client
+# has a pgbench thread of its own (-j = -c), as each of the bridge's workers
+# owns its connection.  With two clients per thread (-j 2, as these scripts
+# used to run) the same run gave one of two throughputs at random on this
+# 2-core VM, for either side: plain search 38k-55k tps, plugin_row 29k-41k,
+# so three rounds could land in either mode; one thread per client gave
+# 46k-48k and 38.6k-39.4k over eight alternating rounds.  THREADS=2 runs the
+# old way.
 tps() {
-	pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$duration" \
+	pgbench -n -M prepared -c "$clients" -j "${THREADS:-$clients}" -T "$duration" \
 		-D "$bench_var=$bench_val" -f "bench/$bench_name/$1.sql" postgres 2>/dev/null |
 		sed -nE 's/^tps = ([0-9.]+) .*/\1/p'
 }

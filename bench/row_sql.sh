@@ -53,7 +53,7 @@ check() {
 }
 check
 
-echo "plugin_storage rows through SQL vs hand-written SQL: $(nproc) cores, $clients clients, ${duration}s x $rounds rounds, $rows rows"
+echo "plugin_storage rows through SQL vs hand-written SQL: $(nproc) cores, $clients clients (${THREADS:-$clients} pgbench threads), ${duration}s x $rounds rounds, $rows rows"
 echo "$(pgbench --version), $(uname -r)"
 echo
 printf '| %-6s | %10s | %11s | %15s | %8s | %7s |\n' op "plain tps" "json tps" "plugin_row tps" "vs plain" "vs json"
@@ -70,6 +70,13 @@ for op in search update; do
 	e=$(median <"$work/ext_$op")
 	printf '| %-6s | %10.0f | %11.0f | %15.0f | %7.2fx | %6.2fx |\n' "$op" "$p" "$j" "$e" \
 		"$(awk -v e="$e" -v p="$p" 'BEGIN {print e / p}')" "$(awk -v e="$e" -v j="$j" 'BEGIN {print e / j}')"
+done
+# Every round, so that a median can be told from a spread
+echo
+for op in search update; do
+	echo "$op, each round (plain / json / plugin_row tps):" \
+		"$(paste -d / "$work/plain_$op" "$work/json_$op" "$work/ext_$op" | awk '{printf "%s%s", (NR > 1 ? ", " : ""), $0}' |
+			sed -E 's/\.[0-9]+//g')"
 done
 
 # The same requests through NATS and the bridge, beside the SQL figures.
