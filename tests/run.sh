@@ -87,7 +87,10 @@ run_meta() {
 # Run a suite script that prints "<name>: N passed, N failed"; add its counts
 run_script() {
 	local name=$1 script=$2 out
-	out=$(bash "$script" 2>&1 | tee /dev/stderr | grep -E "^$name: [0-9]+ passed, [0-9]+ failed" | tail -1)
+	# tee to fd 2 as it is: opening /dev/stderr again would truncate a log
+	# file that stdout and stderr were redirected to (bash tests/run.sh >log 2>&1)
+	bash "$script" 2>&1 | tee "$work/$name.out" >&2
+	out=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$work/$name.out" | tail -1)
 	if [ -z "$out" ]; then
 		echo "$name: 0 passed, 1 failed"
 		failed=$((failed + 1))
