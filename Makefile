@@ -64,7 +64,7 @@ REGRESS = registry kv kv_collections kv_binary kv_errors kv_workspace isolation 
 REGRESS_OPTS = --inputdir=. --outputdir=results --load-extension=plugin_storage
 # Isolation specs (specs/*.spec, expected/*.out), run by installcheck after
 # REGRESS, in the same database (tests/run.sh makes it, with the extension).
-ISOLATION = migrate_concurrency
+ISOLATION = migrate_concurrency row_table_cache
 ISOLATION_OPTS = --load-extension=plugin_storage
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
