@@ -287,7 +287,8 @@ PsRowResetTables(void)
 
 		hash_seq_init(&status, ps_row_tables);
 		while ((e = hash_seq_search(&status)) != NULL)
-			PsRowRetireEntry(e);
+			if (e->cxt != NULL)
+				PsRowRetireEntry(e);
 		hash_destroy(ps_row_tables);
 	}
 	else
@@ -312,10 +313,16 @@ PsRowTableEntryFor(PsPlugin *p, Relation rel)
 		hash_get_num_entries(ps_row_tables) >= PS_ROW_MAX_TABLES)
 		PsRowResetTables();
 	e = hash_search(ps_row_tables, &relid, HASH_ENTER, &found);
-	if (found && e->valid && strcmp(e->schema, p->schema) == 0)
+	if (!found)
+	{
+		e->valid = false;
+		e->cxt = NULL;
+	}
+	else if (e->valid && strcmp(e->schema, p->schema) == 0)
 		return e;
-	if (found)
+	if (e->cxt != NULL)
 		PsRowRetireEntry(e);
+	e->valid = false;
 	e->cxt = AllocSetContextCreate(
 		CacheMemoryContext, "plugin_storage row table", ALLOCSET_SMALL_SIZES);
 	/* an invalidation while we read makes the next request read again */

@@ -65,7 +65,7 @@ PsRowReceiverStartup(DestReceiver *self, int operation, TupleDesc desc)
 	PsRowReceiver *rr = (PsRowReceiver *) self;
 	MemoryContext old = MemoryContextSwitchTo(rr->cxt);
 
-	Assert(desc->natts == rr->out->n);
+	Assert(rr->out->n <= desc->natts); /* "SELECT NULL" for no columns */
 	rr->types = PsRowResultTypes(desc);
 	PsJbKeysInit(&rr->keys, rr->out->keys, rr->out->n);
 	rr->temp = AllocSetContextCreate(rr->cxt, "plugin_storage row values",
