@@ -196,6 +196,7 @@ extern void PsDatumJson(Datum d, bool isnull, Oid basetype, JsonbValue *out);
 extern void PsReplyDatum(PsReply *r, const char *key, Datum d, bool isnull,
 						 Oid basetype);
 extern Size PsJsonStringSize(const char *s, int len);
+extern Size PsJsonTextSize(const JsonbValue *v);
 
 /* The longest text PsTimestamptzIso writes */
 #define PS_TIMESTAMPTZ_ISO_MAX 40
@@ -238,7 +239,6 @@ extern void PsJbArrayAddRow(PsJbArray *a, const PsJbKeys *k,
 							const Datum *values, const bool *isnull,
 							const Oid *types);
 extern Jsonb *PsJbFinish(PsJbMember *m, int n);
-extern Size PsJsonTextSize(const JsonbValue *v);
 
 /* kv.c, kv_request.c */
 extern PsPlugin *PsFindRequestPlugin(const char *plugin, PsError *err);

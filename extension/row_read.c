@@ -134,10 +134,11 @@ PsRowAttnumOrder(const void *a, const void *b)
 }
 
 /*
- * Write the select list: "fields", or every visible column.  The columns are
- * selected once each, in table order: a select list that is the table's
- * columns in order lets the executor hand over the scanned tuple as it is
- * (no projection); the reply sorts the keys itself (row_reply.c).
+ * Write the select list: "fields" (PsRowGetNames refuses a name twice), or
+ * every visible column.  The columns are selected in table order: a list that
+ * is the table's columns in order lets the executor hand over the scanned
+ * tuple as it is (no projection); the reply sorts the keys itself
+ * (row_reply.c).
  */
 static bool
 PsRowSelectFields(PsRowCtx *c, PsRowSql *s)
@@ -170,8 +171,7 @@ PsRowSelectFields(PsRowCtx *c, PsRowSql *s)
 		qsort(cols, n, sizeof(PsRowColumn *), PsRowAttnumOrder);
 	}
 	for (int i = 0; i < n; i++)
-		if (i == 0 || cols[i] != cols[i - 1])
-			PsRowSelectColumn(s, &c->out, cols[i], cols[i]->name);
+		PsRowSelectColumn(s, &c->out, cols[i], cols[i]->name);
 	return true;
 }
 
